@@ -1,0 +1,74 @@
+# Two commands from a fresh clone: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# uv from PATH, else the one `python3 -m pip install uv` puts beside the interpreter.
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := $(UV) run --frozen
+
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export DBT_PROJECT_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+
+LOCAL_DIR ?= .local
+RAW_DIR ?= $(LOCAL_DIR)/raw
+LINES ?= 200000
+SEED ?= 42
+export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))
+export CLAIMS_FRAUD_DUCKDB_PATH ?= $(abspath $(LOCAL_DIR))/claims_fraud.duckdb
+export CLAIMS_FRAUD_TMP_DIR ?= $(abspath $(LOCAL_DIR))/tmp
+
+.PHONY: help setup data run build docs lint test test-python parse-databricks bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+setup: .venv/.synced ## Install the locked Python environment (uv)
+
+$(RAW_DIR)/medical_claim.parquet: | .venv/.synced
+	$(RUN) claims-fraud generate --lines $(LINES) --seed $(SEED) --out $(RAW_DIR)
+
+data: $(RAW_DIR)/medical_claim.parquet ## Generate the demo claims dataset if none exists
+
+build: data ## dbt build (seeds, models, tests) on the local DuckDB
+	@mkdir -p $(CLAIMS_FRAUD_TMP_DIR)
+	$(RUN) dbt build --selector features
+
+run: build ## The main job: generate data if needed, dbt build, print a summary
+	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH)
+
+docs: build ## Generate and serve dbt docs on http://localhost:8080
+	$(RUN) dbt docs generate
+	$(RUN) dbt docs serve --port 8080
+
+lint: .venv/.synced ## ruff and sqlfluff
+	$(RUN) ruff check python_jobs
+	$(RUN) ruff format --check python_jobs
+	@mkdir -p $(CLAIMS_FRAUD_TMP_DIR)
+	$(RUN) sqlfluff lint models tests macros
+
+parse-databricks: .venv/.synced ## dbt parse for every Databricks target, offline, with dummy credentials
+	@for target in dev staging prod; do \
+		echo "dbt parse --target $$target"; \
+		DATABRICKS_HOST=dummy.cloud.databricks.com DATABRICKS_HTTP_PATH=/sql/1.0/warehouses/dummy \
+		DATABRICKS_TOKEN=dummy-token timeout 300 $(RUN) dbt parse --target $$target \
+			--target-path target/parse-$$target --no-partial-parse --quiet || exit 1; \
+	done
+
+test-python: .venv/.synced ## pytest: generator, integration (real dbt on DuckDB), bad input
+	$(RUN) pytest
+
+test: lint parse-databricks test-python ## The whole suite (what CI runs)
+
+bench: .venv/.synced ## Time the generator and dbt build at 1M and 10M lines (not part of test)
+	$(RUN) python -m claims_fraud.bench --lines 1000000 10000000
+
+clean: ## Remove local state (DuckDB, raw data, dbt target)
+	rm -rf $(LOCAL_DIR) target logs

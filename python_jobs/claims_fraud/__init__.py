@@ -1,0 +1,1 @@
+"""Claims fraud detection: synthetic data, training, scoring, monitoring jobs."""

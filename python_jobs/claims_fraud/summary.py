@@ -1,0 +1,143 @@
+"""The short summary `make run` prints after `dbt build`: rows per table, quarantine by reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# Layers in flow order; a relation is listed under the first layer whose prefix it matches.
+LAYER_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("staging", "stg_"),
+    ("validation", "int_claim_lines_"),
+    ("validation", "claims_quarantine"),
+    ("intermediate", "int_"),
+    ("features", "fct_"),
+    ("reference", "ref_"),
+    ("reference", "monitoring_"),
+)
+
+
+@dataclass(frozen=True)
+class TableCount:
+    """Row count of one relation the dbt build wrote."""
+
+    layer: str
+    schema: str
+    name: str
+    kind: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one local run produced."""
+
+    duckdb_path: Path
+    tables: tuple[TableCount, ...]
+    quarantine_by_reason: tuple[tuple[str, int], ...]
+    raw_lines: int
+    valid_lines: int
+    quarantined_lines: int
+
+
+def layer_of(name: str) -> str | None:
+    """The flow layer a relation belongs to, from its name; None for relations we do not own."""
+    for layer, prefix in LAYER_PREFIXES:
+        if name.startswith(prefix):
+            return layer
+    return None
+
+
+def _relation(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    row = con.execute(
+        "select table_schema from information_schema.tables where table_name = ? "
+        "order by table_schema limit 1",
+        [name],
+    ).fetchone()
+    if row is None:
+        raise LookupError(
+            f"table {name} not found in the DuckDB file: run `dbt build` first (make run does)"
+        )
+    return f'"{row[0]}"."{name}"'
+
+
+def collect_summary(duckdb_path: Path) -> RunSummary:
+    """Read row counts and the quarantine breakdown from the local DuckDB file (read-only)."""
+    if not duckdb_path.exists():
+        raise FileNotFoundError(f"DuckDB file {duckdb_path} does not exist: run `make run` first")
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "order by table_schema, table_name"
+        ).fetchall()
+        tables = []
+        for schema, name, kind in relations:
+            layer = layer_of(name)
+            if layer is None:
+                continue
+            (rows,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            kind_label = "view" if kind == "VIEW" else "table"
+            tables.append(TableCount(layer, schema, name, kind_label, int(rows)))
+
+        quarantine = _relation(con, "claims_quarantine")
+        by_reason = con.execute(
+            f"""
+            select reason, count(*) as line_count
+            from (select unnest(string_split(rejection_reasons, ',')) as reason from {quarantine})
+            group by reason
+            order by line_count desc, reason
+            """
+        ).fetchall()
+        (raw_lines,) = con.execute(
+            f"select count(*) from {_relation(con, 'stg_claims__medical_claim')}"
+        ).fetchone()
+        (valid_lines,) = con.execute(
+            f"select count(*) from {_relation(con, 'int_claim_lines_validated')}"
+        ).fetchone()
+        (quarantined_lines,) = con.execute(f"select count(*) from {quarantine}").fetchone()
+
+    layer_order = {layer: index for index, (layer, _) in enumerate(LAYER_PREFIXES)}
+    tables.sort(key=lambda table: (layer_order[table.layer], table.name))
+    return RunSummary(
+        duckdb_path=duckdb_path,
+        tables=tuple(tables),
+        quarantine_by_reason=tuple((str(reason), int(count)) for reason, count in by_reason),
+        raw_lines=int(raw_lines),
+        valid_lines=int(valid_lines),
+        quarantined_lines=int(quarantined_lines),
+    )
+
+
+def format_summary(summary: RunSummary) -> str:
+    """Plain-text report for a terminal."""
+    lines = ["", "Rows per table", "--------------"]
+    for table in summary.tables:
+        lines.append(
+            f"  {table.layer:<13} {table.schema + '.' + table.name:<55} {table.kind:<5} "
+            f"{table.rows:>12,}"
+        )
+    share = summary.quarantined_lines / summary.raw_lines if summary.raw_lines else 0.0
+    lines += [
+        "",
+        f"Raw claim lines {summary.raw_lines:,} = valid {summary.valid_lines:,}"
+        f" + quarantined {summary.quarantined_lines:,} ({share:.2%})",
+        "",
+        "Quarantined lines by reason (a line can have several)",
+        "-----------------------------------------------------",
+    ]
+    lines += [f"  {reason:<24} {count:>10,}" for reason, count in summary.quarantine_by_reason]
+    quarantine_schema = next(
+        (table.schema for table in summary.tables if table.name == "claims_quarantine"), "main"
+    )
+    lines += [
+        "",
+        f"DuckDB file: {summary.duckdb_path}",
+        "  query it:  uv run python -c \"import duckdb; "
+        f"print(duckdb.connect('{summary.duckdb_path}', read_only=True)"
+        f".sql('from {quarantine_schema}.claims_quarantine limit 5'))\"",
+        "dbt docs:    make docs   (dbt docs generate && dbt docs serve --port 8080)",
+        "",
+    ]
+    return "\n".join(lines)
