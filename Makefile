@@ -52,7 +52,7 @@ lint: .venv/.synced ## ruff and sqlfluff
 	$(RUN) ruff check python_jobs
 	$(RUN) ruff format --check python_jobs
 	@mkdir -p $(CLAIMS_FRAUD_TMP_DIR)
-	$(RUN) sqlfluff lint models tests macros
+	$(RUN) sqlfluff lint models tests
 
 parse-databricks: .venv/.synced ## dbt parse for every Databricks target, offline, with dummy credentials
 	@for target in dev staging prod; do \

@@ -3,10 +3,11 @@
     Called at the top of every staging model: the error names the raw relation (locally the
     Parquet file) and the missing columns, instead of a binder error deep in a compiled query.
     A missing or unreadable file fails inside the probe query with the engine's own message,
-    which names the file.
+    which names the file. Linting (sqlfluff's dbt templater) sets var check_raw_columns false,
+    so lint needs no raw data.
 #}
 {% macro require_source_columns(source_name, table_name) %}
-    {%- if execute -%}
+    {%- if execute and var('check_raw_columns', true) -%}
         {%- set relation = source(source_name, table_name) -%}
         {%- set node = graph.sources.values()
             | selectattr('source_name', 'equalto', source_name)

@@ -7,6 +7,8 @@
     )
 }}
 
+{%- set lookback_watermark = dbt.dateadd('day', -1 * var('feature_lookback_days'), 'max(ingested_at)') -%}
+
 {#
     One row per valid claim: the signals SIU analysts use, as model inputs, plus identifiers and
     the protected attributes that monitoring needs (marked in the YAML as not model inputs).
@@ -64,10 +66,7 @@ claim_ids_to_build as (
     from valid_lines
     group by claim_id
     {% if is_incremental() %}
-        having max(ingested_at) >= (
-            select {{ dbt.dateadd('day', -1 * var('feature_lookback_days'), 'max(ingested_at)') }}
-            from {{ this }}
-        )
+        having max(ingested_at) >= (select {{ lookback_watermark }} from {{ this }})
     {% endif %}
 
 ),
@@ -76,13 +75,13 @@ lines as (
 
     select
         valid_lines.*,
+        provider_daily_minutes.billed_minutes as provider_day_billed_minutes,
         case
             when peer_stats.peer_line_count >= 30 and peer_stats.stddev_log_charge > 0
                 then
                     (ln(valid_lines.charge_amount) - peer_stats.mean_log_charge)
                     / peer_stats.stddev_log_charge
         end as charge_peer_zscore,
-        provider_daily_minutes.billed_minutes as provider_day_billed_minutes,
         duplicate_services.claim_count is not null as is_duplicate_service
 
     from valid_lines
@@ -109,6 +108,13 @@ claims as (
 
     select
         claim_id,
+        cast(sum(charge_amount) as decimal(18, 2)) as total_charge_amount,
+        cast(sum(allowed_amount) as decimal(18, 2)) as total_allowed_amount,
+        cast(sum(paid_amount) as decimal(18, 2)) as total_paid_amount,
+        cast(sum(service_unit_quantity) as double) as total_service_units,
+        cast(coalesce(max(em_level), 0) as integer) as max_em_level,
+        cast(max(provider_day_billed_minutes) as double) as provider_max_day_billed_minutes,
+        count(*) as line_count,
         min(person_id) as person_id,
         min_by(rendering_npi, claim_line_number) as rendering_npi,
         min_by(billing_npi, claim_line_number) as billing_npi,
@@ -118,16 +124,9 @@ claims as (
         max(claim_end_date) as claim_end_date,
         max(paid_date) as paid_date,
         max(ingested_at) as ingested_at,
-        count(*) as line_count,
-        cast(sum(charge_amount) as decimal(18, 2)) as total_charge_amount,
-        cast(sum(allowed_amount) as decimal(18, 2)) as total_allowed_amount,
-        cast(sum(paid_amount) as decimal(18, 2)) as total_paid_amount,
-        cast(sum(service_unit_quantity) as double) as total_service_units,
-        cast(coalesce(max(em_level), 0) as integer) as max_em_level,
         max(charge_peer_zscore) as max_charge_peer_zscore,
         avg(case when has_modifier_59_or_25 then cast(1 as double) else cast(0 as double) end)
             as modifier_59_25_line_share,
-        cast(max(provider_day_billed_minutes) as double) as provider_max_day_billed_minutes,
         max(case when is_duplicate_service then 1 else 0 end) = 1 as has_duplicate_service
 
     from lines
@@ -181,7 +180,10 @@ features as (
 
         -- timing
         {{ is_weekend('claims.claim_start_date') }} as is_weekend_service,
-        cast({{ dbt.datediff('claims.claim_end_date', 'claims.paid_date', 'day') }} as integer) as days_to_payment,
+        cast(
+            {{ dbt.datediff('claims.claim_end_date', 'claims.paid_date', 'day') }}
+            as integer
+        ) as days_to_payment,
 
         -- protected attributes (monitoring only, never model inputs)
         coalesce(member_profile.gender, 'unknown') as gender,

@@ -81,14 +81,48 @@ covered_lines as (
 
 provider_npis as (
 
-    select distinct npi from providers where npi is not null
+    select distinct npi
+    from providers
+    where npi is not null
 
 ),
 
 checked as (
 
     select
-        keyed_lines.*,
+        keyed_lines.claim_line_sk,
+        keyed_lines.line_occurrence,
+        keyed_lines.claim_id,
+        keyed_lines.claim_line_number,
+        keyed_lines.person_id,
+        keyed_lines.member_id,
+        keyed_lines.claim_type,
+        keyed_lines.payer,
+        keyed_lines.plan,
+        keyed_lines.place_of_service_code,
+        keyed_lines.bill_type_code,
+        keyed_lines.revenue_center_code,
+        keyed_lines.hcpcs_code,
+        keyed_lines.hcpcs_modifier_1,
+        keyed_lines.hcpcs_modifier_2,
+        keyed_lines.service_unit_quantity,
+        keyed_lines.rendering_npi,
+        keyed_lines.billing_npi,
+        keyed_lines.facility_npi,
+        keyed_lines.diagnosis_code_type,
+        keyed_lines.diagnosis_code_1,
+        keyed_lines.diagnosis_code_2,
+        keyed_lines.diagnosis_code_3,
+        keyed_lines.claim_start_date,
+        keyed_lines.claim_end_date,
+        keyed_lines.claim_line_start_date,
+        keyed_lines.claim_line_end_date,
+        keyed_lines.paid_date,
+        keyed_lines.paid_amount,
+        keyed_lines.allowed_amount,
+        keyed_lines.charge_amount,
+        keyed_lines.data_source,
+        keyed_lines.ingested_at,
 
         (
             keyed_lines.claim_id is null

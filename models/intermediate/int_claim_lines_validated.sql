@@ -25,7 +25,9 @@ providers as (
 
 valid_lines as (
 
-    select * from checked_lines where not is_rejected
+    select *
+    from checked_lines
+    where not is_rejected
 
 ),
 

@@ -27,7 +27,9 @@ services as (
 
 duplicated as (
 
-    select * from services where claim_count > 1
+    select *
+    from services
+    where claim_count > 1
 
 )
 

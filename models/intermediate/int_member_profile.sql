@@ -52,9 +52,9 @@ profile as (
         ranked_spans.birth_date,
         span_counts.death_date,
         ranked_spans.state as member_state,
-        coalesce(state_regions.region, 'Unknown') as member_region,
         ranked_spans.plan,
-        span_counts.enrollment_span_count
+        span_counts.enrollment_span_count,
+        coalesce(state_regions.region, 'Unknown') as member_region
 
     from ranked_spans
     inner join span_counts

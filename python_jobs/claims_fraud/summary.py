@@ -50,7 +50,7 @@ def layer_of(name: str) -> str | None:
     return None
 
 
-def _relation(con: duckdb.DuckDBPyConnection, name: str) -> str:
+def _schema_of(con: duckdb.DuckDBPyConnection, name: str) -> str:
     row = con.execute(
         "select table_schema from information_schema.tables where table_name = ? "
         "order by table_schema limit 1",
@@ -60,7 +60,15 @@ def _relation(con: duckdb.DuckDBPyConnection, name: str) -> str:
         raise LookupError(
             f"table {name} not found in the DuckDB file: run `dbt build` first (make run does)"
         )
-    return f'"{row[0]}"."{name}"'
+    return str(row[0])
+
+
+def _table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> duckdb.DuckDBPyRelation:
+    return con.table(f"{schema}.{name}")
+
+
+def _count(relation: duckdb.DuckDBPyRelation) -> int:
+    return int(relation.aggregate("count(*)").fetchone()[0])
 
 
 def collect_summary(duckdb_path: Path) -> RunSummary:
@@ -77,26 +85,22 @@ def collect_summary(duckdb_path: Path) -> RunSummary:
             layer = layer_of(name)
             if layer is None:
                 continue
-            (rows,) = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
             kind_label = "view" if kind == "VIEW" else "table"
-            tables.append(TableCount(layer, schema, name, kind_label, int(rows)))
+            rows = _count(_table(con, schema, name))
+            tables.append(TableCount(layer, schema, name, kind_label, rows))
 
-        quarantine = _relation(con, "claims_quarantine")
-        by_reason = con.execute(
-            f"""
-            select reason, count(*) as line_count
-            from (select unnest(string_split(rejection_reasons, ',')) as reason from {quarantine})
-            group by reason
-            order by line_count desc, reason
-            """
-        ).fetchall()
-        (raw_lines,) = con.execute(
-            f"select count(*) from {_relation(con, 'stg_claims__medical_claim')}"
-        ).fetchone()
-        (valid_lines,) = con.execute(
-            f"select count(*) from {_relation(con, 'int_claim_lines_validated')}"
-        ).fetchone()
-        (quarantined_lines,) = con.execute(f"select count(*) from {quarantine}").fetchone()
+        quarantine = _table(con, _schema_of(con, "claims_quarantine"), "claims_quarantine")
+        by_reason = (
+            quarantine.select("unnest(string_split(rejection_reasons, ',')) as reason")
+            .aggregate("reason, count(*) as line_count", "reason")
+            .order("line_count desc, reason")
+            .fetchall()
+        )
+        raw = "stg_claims__medical_claim"
+        valid = "int_claim_lines_validated"
+        raw_lines = _count(_table(con, _schema_of(con, raw), raw))
+        valid_lines = _count(_table(con, _schema_of(con, valid), valid))
+        quarantined_lines = _count(quarantine)
 
     layer_order = {layer: index for index, (layer, _) in enumerate(LAYER_PREFIXES)}
     tables.sort(key=lambda table: (layer_order[table.layer], table.name))
@@ -134,7 +138,7 @@ def format_summary(summary: RunSummary) -> str:
     lines += [
         "",
         f"DuckDB file: {summary.duckdb_path}",
-        "  query it:  uv run python -c \"import duckdb; "
+        '  query it:  uv run python -c "import duckdb; '
         f"print(duckdb.connect('{summary.duckdb_path}', read_only=True)"
         f".sql('from {quarantine_schema}.claims_quarantine limit 5'))\"",
         "dbt docs:    make docs   (dbt docs generate && dbt docs serve --port 8080)",

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from claims_fraud.cli import main as cli_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -33,7 +32,7 @@ class DbtProject:
 
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the real dbt CLI against this state; fail the test with dbt's output on error."""
-        result = subprocess.run(  # noqa: S603 - our own dbt with fixed arguments
+        result = subprocess.run(
             [DBT, *args],
             cwd=PROJECT_ROOT,
             env=self.env,
@@ -79,8 +78,16 @@ def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
     out = tmp_path_factory.mktemp("raw")
     exit_code = cli_main(
-        ["generate", "--lines", str(TEST_LINES), "--seed", str(TEST_SEED), "--out", str(out),
-         "--no-progress"]
+        [
+            "generate",
+            "--lines",
+            str(TEST_LINES),
+            "--seed",
+            str(TEST_SEED),
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
     )
     assert exit_code in (0, None)
     return out

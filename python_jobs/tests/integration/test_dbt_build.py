@@ -1,4 +1,4 @@
-"""The dbt project run for real on DuckDB over a generated dataset: tables, tests, reconciliation."""
+"""The dbt project run for real on DuckDB over a generated dataset: tables, tests, counts."""
 
 from __future__ import annotations
 
@@ -81,7 +81,10 @@ def test_quarantine_reasons_are_known_codes(built_project: DbtProject) -> None:
         )
     }
     known = {
-        row[0] for row in built_project.query("select reason_code from main_reference.ref_quarantine_reasons")
+        row[0]
+        for row in built_project.query(
+            "select reason_code from main_reference.ref_quarantine_reasons"
+        )
     }
     assert reasons <= known
     assert set(REASON_CODES) <= reasons
@@ -102,12 +105,12 @@ def _mean_by_scheme(project: DbtProject, raw_dataset, expression: str) -> dict[s
         f"""
         select coalesce(truth.scheme, 'none') as scheme, avg(cast({expression} as double))
         from main_features.fct_claim_features as features
-        inner join read_parquet('{raw_dataset / 'fraud_ground_truth.parquet'}') as truth
+        inner join read_parquet('{raw_dataset / "fraud_ground_truth.parquet"}') as truth
             using (claim_id)
         group by 1
         """
     )
-    return {scheme: value for scheme, value in rows}
+    return dict(rows)
 
 
 @pytest.mark.parametrize(
@@ -131,9 +134,13 @@ def test_features_separate_each_injected_scheme_from_honest_claims(
 def test_protected_attributes_are_marked_not_model_inputs(built_project: DbtProject) -> None:
     manifest = json.loads((built_project.target_dir / "manifest.json").read_text())
     columns = manifest["nodes"]["model.claims_fraud.fct_claim_features"]["columns"]
-    inputs = {name for name, column in columns.items() if column["config"]["meta"].get("model_input")}
+    inputs = {
+        name for name, column in columns.items() if column["config"]["meta"].get("model_input")
+    }
     protected = {
-        name for name, column in columns.items() if column["config"]["meta"].get("protected_attribute")
+        name
+        for name, column in columns.items()
+        if column["config"]["meta"].get("protected_attribute")
     }
     assert protected == {"gender", "age_group", "member_region"}
     assert not inputs & protected

@@ -1,0 +1,136 @@
+"""`make bench`: time the generator and `dbt build` at given sizes, with peak memory.
+
+Each step runs in its own process; its peak resident memory comes from wait4's rusage, so
+the figure is that process's own (dbt's includes the embedded DuckDB). Not part of `make test`:
+budgets are checked here and printed, never asserted in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# Budgets from the foundation issue (seconds, GiB), keyed by step and line count.
+BUDGETS: dict[tuple[str, int], tuple[float | None, float | None]] = {
+    ("generate", 10_000_000): (120.0, None),
+    ("dbt build", 1_000_000): (60.0, None),
+    ("dbt build", 10_000_000): (600.0, 8.0),
+}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timed step."""
+
+    step: str
+    lines: int
+    seconds: float
+    peak_rss_gib: float
+    exit_code: int
+
+    def verdict(self) -> str:
+        seconds_budget, memory_budget = BUDGETS.get((self.step, self.lines), (None, None))
+        if self.exit_code != 0:
+            return "FAILED"
+        if seconds_budget is None and memory_budget is None:
+            return "-"
+        within = (seconds_budget is None or self.seconds <= seconds_budget) and (
+            memory_budget is None or self.peak_rss_gib <= memory_budget
+        )
+        limits = []
+        if seconds_budget is not None:
+            limits.append(f"<{seconds_budget:.0f}s")
+        if memory_budget is not None:
+            limits.append(f"<{memory_budget:.0f}GiB")
+        return ("ok " if within else "OVER ") + " ".join(limits)
+
+
+def measure(
+    step: str, lines: int, command: list[str], env: dict[str, str], cwd: Path
+) -> Measurement:
+    """Run one command to completion; wall time and the child's own peak RSS."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd)  # noqa: S603 - our own CLIs
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Measurement(step, lines, seconds, usage.ru_maxrss / 1024 / 1024, process.returncode)
+
+
+def bench_size(lines: int, work_dir: Path, project_dir: Path, seed: int) -> list[Measurement]:
+    """Generate `lines` claim lines, then dbt build everything on a fresh DuckDB file."""
+    size_dir = work_dir / f"{lines}"
+    shutil.rmtree(size_dir, ignore_errors=True)
+    raw_dir = size_dir / "raw"
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(project_dir / "profiles"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(size_dir / "target"),
+        "DBT_LOG_PATH": str(size_dir / "logs"),
+        "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
+        "CLAIMS_FRAUD_DUCKDB_PATH": str(size_dir / "bench.duckdb"),
+        "CLAIMS_FRAUD_TMP_DIR": str(size_dir / "tmp"),
+    }
+    bin_dir = Path(sys.executable).parent
+    generate = [
+        str(bin_dir / "claims-fraud"),
+        "generate",
+        "--lines",
+        str(lines),
+        "--seed",
+        str(seed),
+        "--out",
+        str(raw_dir),
+        "--no-progress",
+    ]
+    build = [str(bin_dir / "dbt"), "build", "--selector", "features", "--quiet"]
+    rerun = [str(bin_dir / "dbt"), "run", "--select", "fct_claim_features", "--quiet"]
+    results = [measure("generate", lines, generate, env, project_dir)]
+    results.append(measure("dbt build", lines, build, env, project_dir))
+    results.append(measure("incremental rerun", lines, rerun, env, project_dir))
+    shutil.rmtree(size_dir, ignore_errors=True)
+    return results
+
+
+def format_table(results: list[Measurement]) -> str:
+    header = f"{'step':<18} {'lines':>12} {'seconds':>9} {'peak GiB':>9}  budget"
+    rows = [header, "-" * len(header)]
+    for result in results:
+        rows.append(
+            f"{result.step:<18} {result.lines:>12,} {result.seconds:>9.1f} "
+            f"{result.peak_rss_gib:>9.2f}  {result.verdict()}"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work-dir", type=Path, default=Path(".local/bench"))
+    parser.add_argument("--results", type=Path, default=Path("bench-results/latest.json"))
+    args = parser.parse_args(argv)
+
+    project_dir = Path.cwd()
+    results: list[Measurement] = []
+    for lines in args.lines:
+        results.extend(bench_size(lines, args.work_dir.resolve(), project_dir, args.seed))
+        print(format_table(results), flush=True)
+
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"cpu_count": os.cpu_count(), "results": [asdict(result) for result in results]}
+    args.results.write_text(json.dumps(payload, indent=2))
+    print(f"\nwritten to {args.results}")
+    return 0 if all(result.exit_code == 0 for result in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
