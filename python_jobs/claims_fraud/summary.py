@@ -63,18 +63,20 @@ def _schema_of(con: duckdb.DuckDBPyConnection, name: str) -> str:
     return str(row[0])
 
 
-def _table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> duckdb.DuckDBPyRelation:
-    return con.table(f"{schema}.{name}")
+def quote_relation(schema: str, name: str) -> str:
+    """A schema-qualified, double-quoted identifier (embedded quotes doubled)."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in (schema, name))
 
 
-def _count(relation: duckdb.DuckDBPyRelation) -> int:
-    return int(relation.aggregate("count(*)").fetchone()[0])
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchall()[0][0])
 
 
 def collect_summary(duckdb_path: Path) -> RunSummary:
     """Read row counts and the quarantine breakdown from the local DuckDB file (read-only)."""
     if not duckdb_path.exists():
         raise FileNotFoundError(f"DuckDB file {duckdb_path} does not exist: run `make run` first")
+    # Relation names below come from information_schema and are quoted, never from user input.
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         relations = con.execute(
             "select table_schema, table_name, table_type from information_schema.tables "
@@ -86,21 +88,24 @@ def collect_summary(duckdb_path: Path) -> RunSummary:
             if layer is None:
                 continue
             kind_label = "view" if kind == "VIEW" else "table"
-            rows = _count(_table(con, schema, name))
+            rows = _scalar(con, f"select count(*) from {quote_relation(schema, name)}")  # noqa: S608
             tables.append(TableCount(layer, schema, name, kind_label, rows))
 
-        quarantine = _table(con, _schema_of(con, "claims_quarantine"), "claims_quarantine")
-        by_reason = (
-            quarantine.select("unnest(string_split(rejection_reasons, ',')) as reason")
-            .aggregate("reason, count(*) as line_count", "reason")
-            .order("line_count desc, reason")
-            .fetchall()
+        quarantine = quote_relation(_schema_of(con, "claims_quarantine"), "claims_quarantine")
+        raw = quote_relation(
+            _schema_of(con, "stg_claims__medical_claim"), "stg_claims__medical_claim"
         )
-        raw = "stg_claims__medical_claim"
-        valid = "int_claim_lines_validated"
-        raw_lines = _count(_table(con, _schema_of(con, raw), raw))
-        valid_lines = _count(_table(con, _schema_of(con, valid), valid))
-        quarantined_lines = _count(quarantine)
+        valid = quote_relation(
+            _schema_of(con, "int_claim_lines_validated"), "int_claim_lines_validated"
+        )
+        by_reason = con.execute(
+            "select reason, count(*) as line_count from ("  # noqa: S608
+            f"select unnest(string_split(rejection_reasons, ',')) as reason from {quarantine}"
+            ") group by reason order by line_count desc, reason"
+        ).fetchall()
+        raw_lines = _scalar(con, f"select count(*) from {raw}")  # noqa: S608
+        valid_lines = _scalar(con, f"select count(*) from {valid}")  # noqa: S608
+        quarantined_lines = _scalar(con, f"select count(*) from {quarantine}")  # noqa: S608
 
     layer_order = {layer: index for index, (layer, _) in enumerate(LAYER_PREFIXES)}
     tables.sort(key=lambda table: (layer_order[table.layer], table.name))

@@ -65,7 +65,15 @@ def test_unreadable_values_are_quarantined_not_fatal(tmp_path, copy_raw) -> None
         )
     rewritten.replace(claims_file)
     project = make_project(tmp_path / "dbt", raw)
-    project.dbt("build", "--select", "+claims_quarantine", "--exclude", "test_type:unit")
+    project.dbt(
+        "build",
+        "--select",
+        "+claims_quarantine",
+        "--indirect-selection",
+        "cautious",
+        "--exclude",
+        "test_type:unit",
+    )
     reasons = project.query(
         "select rejection_reasons from main_marts.claims_quarantine "
         f"where claim_id = '{victim[0]}' and claim_line_number = {victim[1]}"

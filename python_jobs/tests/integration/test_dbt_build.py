@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from claims_fraud.cli import main as cli_main
 from claims_fraud.summary import collect_summary, format_summary
 
 from .conftest import DbtProject
@@ -191,3 +192,13 @@ def test_summary_reports_counts_and_reasons(built_project: DbtProject) -> None:
     text = format_summary(summary)
     assert "fct_claim_features" in text
     assert str(built_project.duckdb_path) in text
+
+
+def test_summary_command_prints_and_fails_clearly_without_a_database(
+    built_project: DbtProject, tmp_path, capsys
+) -> None:
+    assert cli_main(["summary", "--duckdb", str(built_project.duckdb_path)]) == 0
+    assert "Quarantined lines by reason" in capsys.readouterr().out
+    missing = tmp_path / "nowhere.duckdb"
+    assert cli_main(["summary", "--duckdb", str(missing)]) == 2
+    assert str(missing) in capsys.readouterr().err

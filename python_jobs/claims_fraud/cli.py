@@ -1,0 +1,225 @@
+"""``claims-fraud`` command line: one subcommand per job.
+
+Add a subcommand by writing an ``_add_<name>_arguments(parser)`` function and a small
+``_run_<name>(args) -> int`` handler, then registering both in :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from tqdm import tqdm
+
+from claims_fraud.generate import (
+    AGE_GROUPS,
+    BIAS_ATTRIBUTES,
+    SCHEMES,
+    FraudRates,
+    GeneratorConfig,
+    check_config_against_reference,
+    run_generation,
+)
+from claims_fraud.reference import load_reference
+from claims_fraud.summary import collect_summary, format_summary
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A subcommand: its help line, how it adds its options, and the handler that runs it."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+class TqdmProgress:
+    """Adapts a tqdm bar to the generator's progress protocol (expect / advance)."""
+
+    def __init__(self, bar: tqdm) -> None:
+        self._bar = bar
+
+    def expect(self, steps: int) -> None:
+        self._bar.total = (self._bar.total or 0) + steps
+        self._bar.refresh()
+
+    def advance(self, label: str) -> None:
+        self._bar.set_postfix_str(label, refresh=False)
+        self._bar.update(1)
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from exc
+
+
+def _fraud_rate(value: str) -> tuple[str, float]:
+    name, _, rate = value.partition("=")
+    if name not in SCHEMES or not rate:
+        raise argparse.ArgumentTypeError(f"expected SCHEME=RATE with SCHEME in {SCHEMES}")
+    try:
+        return name, float(rate)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {rate!r}") from exc
+
+
+def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = GeneratorConfig(n_lines=1_000)
+    parser.add_argument("--lines", type=int, required=True, help="claim lines to generate")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument(
+        "--start-date", type=_iso_date, default=defaults.start_date, help="first service date"
+    )
+    parser.add_argument(
+        "--end-date", type=_iso_date, default=defaults.end_date, help="last service date"
+    )
+    parser.add_argument(
+        "--malformed-rate",
+        type=float,
+        default=defaults.malformed_rate,
+        help="share of lines corrupted, split evenly over the 12 malformed kinds",
+    )
+    parser.add_argument(
+        "--fraud-rate",
+        type=_fraud_rate,
+        action="append",
+        default=[],
+        metavar="SCHEME=RATE",
+        help=f"override one scheme's share of claims (repeatable); schemes: {', '.join(SCHEMES)}",
+    )
+    parser.add_argument(
+        "--drift-start", type=_iso_date, default=None, help="claims from this date drift"
+    )
+    parser.add_argument(
+        "--drift-strength",
+        type=float,
+        default=defaults.drift_strength,
+        help="size of the shift (charge log-mean +0.3 x strength, telehealth, units)",
+    )
+    parser.add_argument(
+        "--bias-attribute",
+        choices=BIAS_ATTRIBUTES,
+        default=None,
+        help="member attribute whose group gets more fraud and higher charges",
+    )
+    parser.add_argument(
+        "--bias-group",
+        default=None,
+        help=f"gender value, age group ({', '.join(AGE_GROUPS)}) or census region",
+    )
+    parser.add_argument(
+        "--bias-factor",
+        type=float,
+        default=defaults.bias_factor,
+        help="multiplier of upcoding/unbundling/excessive_units rates in the group",
+    )
+    parser.add_argument(
+        "--seeds-dir",
+        type=Path,
+        default=None,
+        help="reference seeds folder (None: seeds/ of the dbt project)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _generate_config(args: argparse.Namespace) -> GeneratorConfig:
+    rates = replace(FraudRates(), **dict(args.fraud_rate)) if args.fraud_rate else FraudRates()
+    return GeneratorConfig(
+        n_lines=args.lines,
+        seed=args.seed,
+        start_date=args.start_date,
+        end_date=args.end_date,
+        malformed_rate=args.malformed_rate,
+        fraud_rates=rates,
+        drift_start=args.drift_start,
+        drift_strength=args.drift_strength,
+        bias_attribute=args.bias_attribute,
+        bias_group=args.bias_group,
+        bias_factor=args.bias_factor,
+    )
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    try:
+        config = _generate_config(args)
+        reference = load_reference(args.seeds_dir)
+        check_config_against_reference(config, reference)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"claims-fraud generate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with tqdm(total=0, disable=args.no_progress, unit="step", desc="generate") as bar:
+        out = run_generation(config, args.out, reference, TqdmProgress(bar))
+    if not args.no_progress:
+        print(f"wrote {config.n_lines:,} claim lines to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_summary_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duckdb",
+        type=Path,
+        default=Path(".local/claims_fraud.duckdb"),
+        help="the DuckDB file dbt built (the local target's path)",
+    )
+
+
+def _run_summary(args: argparse.Namespace) -> int:
+    try:
+        summary = collect_summary(args.duckdb)
+    except (FileNotFoundError, LookupError) as exc:
+        print(f"claims-fraud summary: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_summary(summary))
+    return EXIT_OK
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "generate": Subcommand(
+        help="write a synthetic claims dataset (Parquet + _manifest.json)",
+        add_arguments=_add_generate_arguments,
+        run=_run_generate,
+    ),
+    "summary": Subcommand(
+        help="print rows per table and quarantined lines by reason from the local DuckDB file",
+        add_arguments=_add_summary_arguments,
+        run=_run_summary,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one sub-parser per entry of :data:`SUBCOMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="claims-fraud", description="Health-insurance claims fraud detection jobs."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name, command in SUBCOMMANDS.items():
+        sub = subparsers.add_parser(
+            name,
+            help=command.help,
+            description=command.help,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``claims-fraud`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
