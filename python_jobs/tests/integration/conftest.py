@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from claims_fraud.cli import main as cli_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
