@@ -18,7 +18,6 @@ LINES ?= 200000
 SEED ?= 42
 export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))
 export CLAIMS_FRAUD_DUCKDB_PATH ?= $(abspath $(LOCAL_DIR))/claims_fraud.duckdb
-export CLAIMS_FRAUD_TMP_DIR ?= $(abspath $(LOCAL_DIR))/tmp
 
 .PHONY: help setup data run build docs lint test test-python parse-databricks bench clean
 
@@ -38,7 +37,7 @@ $(RAW_DIR)/medical_claim.parquet: | .venv/.synced
 data: $(RAW_DIR)/medical_claim.parquet ## Generate the demo claims dataset if none exists
 
 build: data ## dbt build (seeds, models, tests) on the local DuckDB
-	@mkdir -p $(CLAIMS_FRAUD_TMP_DIR)
+	@mkdir -p $(LOCAL_DIR)
 	$(RUN) dbt build --selector features
 
 run: build ## The main job: generate data if needed, dbt build, print a summary
@@ -51,7 +50,7 @@ docs: build ## Generate and serve dbt docs on http://localhost:8080
 lint: .venv/.synced ## ruff and sqlfluff
 	$(RUN) ruff check python_jobs
 	$(RUN) ruff format --check python_jobs
-	@mkdir -p $(CLAIMS_FRAUD_TMP_DIR)
+	@mkdir -p $(LOCAL_DIR)
 	$(RUN) sqlfluff lint models tests
 
 parse-databricks: .venv/.synced ## dbt parse for every Databricks target, offline, with dummy credentials

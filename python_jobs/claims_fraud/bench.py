@@ -77,7 +77,6 @@ def bench_size(lines: int, work_dir: Path, project_dir: Path, seed: int) -> list
         "DBT_LOG_PATH": str(size_dir / "logs"),
         "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
         "CLAIMS_FRAUD_DUCKDB_PATH": str(size_dir / "bench.duckdb"),
-        "CLAIMS_FRAUD_TMP_DIR": str(size_dir / "tmp"),
     }
     bin_dir = Path(sys.executable).parent
     generate = [

@@ -68,7 +68,6 @@ def make_project(root: Path, raw_dir: Path) -> DbtProject:
         "DBT_TARGET": "local",
         "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
         "CLAIMS_FRAUD_DUCKDB_PATH": str(root / "claims_fraud.duckdb"),
-        "CLAIMS_FRAUD_TMP_DIR": str(root / "tmp"),
         "CLAIMS_FRAUD_MEMORY_LIMIT": "2GB",
     }
     return DbtProject(raw_dir, root / "claims_fraud.duckdb", root / "target", env)

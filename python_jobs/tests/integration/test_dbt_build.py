@@ -202,3 +202,18 @@ def test_summary_command_prints_and_fails_clearly_without_a_database(
     missing = tmp_path / "nowhere.duckdb"
     assert cli_main(["summary", "--duckdb", str(missing)]) == 2
     assert str(missing) in capsys.readouterr().err
+
+
+def test_source_freshness_is_checked_on_the_claims_feed(built_project: DbtProject) -> None:
+    """The demo feed ends in the past, so freshness must report it stale (error), not pass."""
+    result = built_project.dbt("source", "freshness", check=False)
+    assert result.returncode != 0
+    sources = json.loads((built_project.target_dir / "sources.json").read_text())["results"]
+    by_source = {entry["unique_id"]: entry for entry in sources}
+    claims = by_source["source.claims_fraud.claims.medical_claim"]
+    assert claims["status"] == "error"
+    newest_ingest = built_project.scalar(
+        "select max(ingested_at) from main_staging.stg_claims__medical_claim"
+    )
+    assert claims["max_loaded_at"].startswith(newest_ingest.date().isoformat())
+    assert set(by_source) == {"source.claims_fraud.claims.medical_claim"}
