@@ -18,8 +18,12 @@ LINES ?= 200000
 SEED ?= 42
 export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))
 export CLAIMS_FRAUD_DUCKDB_PATH ?= $(abspath $(LOCAL_DIR))/claims_fraud.duckdb
+export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow
+# make run trains when the registry has no @champion yet; TRAIN=1 forces a retrain.
+TRAIN ?= auto
 
-.PHONY: help setup data run build docs lint test test-python parse-databricks bench clean
+.PHONY: help setup data run build train train-only score mlflow-ui docs lint test test-python \
+	parse-databricks bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -40,8 +44,24 @@ build: data ## dbt build (seeds, models, tests) on the local DuckDB
 	@mkdir -p $(LOCAL_DIR)
 	$(RUN) dbt build --selector features
 
-run: build ## The main job: generate data if needed, dbt build, print a summary
+run: build ## The main job: data, dbt build, train + promote (first run or TRAIN=1), score, summary
+	@if [ "$(TRAIN)" = "1" ] || ! $(RUN) claims-fraud has-champion; then \
+		$(MAKE) --no-print-directory train-only; fi
+	$(RUN) dbt build --selector score
 	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH)
+
+train: build train-only ## dbt build, then train candidates (selector train) and run the promotion gate
+
+train-only: | .venv/.synced
+	$(RUN) dbt build --selector train
+	$(RUN) claims-fraud promote --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH)
+
+score: .venv/.synced ## Score a batch with the @champion models (selector score)
+	$(RUN) dbt build --selector score
+
+mlflow-ui: .venv/.synced ## Open the local MLflow UI on http://localhost:5000
+	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CLAIMS_FRAUD_MLFLOW_DIR)/mlflow.db \
+		--default-artifact-root file://$(CLAIMS_FRAUD_MLFLOW_DIR)/artifacts --port 5000
 
 docs: build ## Generate and serve dbt docs on http://localhost:8080
 	$(RUN) dbt docs generate

@@ -25,7 +25,12 @@ from claims_fraud.generate import (
     run_generation,
 )
 from claims_fraud.reference import load_reference
-from claims_fraud.summary import collect_summary, format_summary
+from claims_fraud.summary import (
+    collect_scoring_summary,
+    collect_summary,
+    format_scoring_summary,
+    format_summary,
+)
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -180,6 +185,50 @@ def _run_summary(args: argparse.Namespace) -> int:
         print(f"claims-fraud summary: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(format_summary(summary))
+    print(format_scoring_summary(collect_scoring_summary(args.duckdb)))
+    return EXIT_OK
+
+
+def _add_warehouse_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duckdb",
+        type=Path,
+        default=Path(".local/claims_fraud.duckdb"),
+        help="the DuckDB file dbt built (local target)",
+    )
+    parser.add_argument(
+        "--mlflow-dir",
+        type=Path,
+        default=None,
+        help="local MLflow store (default: $CLAIMS_FRAUD_MLFLOW_DIR or .local/mlflow)",
+    )
+
+
+def _run_promote(args: argparse.Namespace) -> int:
+    from claims_fraud.promote import run_promotion
+    from claims_fraud.tracking import MlflowSettings, NoModelWithAliasError
+    from claims_fraud.warehouse import DuckDBWarehouse, TableNotFoundError
+
+    try:
+        decision = run_promotion(
+            DuckDBWarehouse(args.duckdb), MlflowSettings.local(args.mlflow_dir)
+        )
+    except (NoModelWithAliasError, TableNotFoundError) as exc:
+        print(f"claims-fraud promote: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(decision.describe())
+    return EXIT_OK
+
+
+def _run_has_champion(args: argparse.Namespace) -> int:
+    from claims_fraud.tracking import CHAMPION, MlflowSettings, version_by_alias
+
+    settings = MlflowSettings.local(args.mlflow_dir)
+    champion = version_by_alias(settings.activate(), settings.classifier_name, CHAMPION)
+    if champion is None:
+        print(f"no @{CHAMPION} version of {settings.classifier_name}")
+        return 1
+    print(f"{settings.classifier_name} v{champion.version} is @{CHAMPION}")
     return EXIT_OK
 
 
@@ -188,6 +237,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         help="write a synthetic claims dataset (Parquet + _manifest.json)",
         add_arguments=_add_generate_arguments,
         run=_run_generate,
+    ),
+    "promote": Subcommand(
+        help="make the @challenger @champion if the performance, fairness and data-test gates pass",
+        add_arguments=_add_warehouse_arguments,
+        run=_run_promote,
+    ),
+    "has-champion": Subcommand(
+        help="exit 0 when the registry has a @champion classifier, 1 when not",
+        add_arguments=_add_warehouse_arguments,
+        run=_run_has_champion,
     ),
     "summary": Subcommand(
         help="print rows per table and quarantined lines by reason from the local DuckDB file",

@@ -150,3 +150,75 @@ def format_summary(summary: RunSummary) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ScoringSummary:
+    """The champion that scored the latest batch, its validation metrics, what it flagged."""
+
+    model_name: str
+    model_version: str
+    batch_id: str
+    scored_claims: int
+    flagged_claims: int
+    metrics: dict[str, float]
+
+
+def collect_scoring_summary(
+    duckdb_path: Path, mlflow_dir: Path | None = None
+) -> ScoringSummary | None:
+    """None when nothing has been scored yet."""
+    from claims_fraud.tracking import MlflowSettings
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        found = con.execute(
+            "select table_schema from information_schema.tables where table_name = 'fraud_scores'"
+        ).fetchall()
+        if not found:
+            return None
+        scores = quote_relation(found[0][0], "fraud_scores")
+        latest = con.execute(
+            "select batch_id, model_name, model_version, run_id, count(*), "  # noqa: S608
+            f"count_if(is_flagged) from {scores} "
+            "group by all order by max(scored_at) desc limit 1"
+        ).fetchall()
+    if not latest:
+        return None
+    batch_id, model_name, model_version, run_id, scored, flagged = latest[0]
+    client = MlflowSettings.local(mlflow_dir).activate()
+    metrics = client.get_run(run_id).data.metrics
+    return ScoringSummary(
+        str(model_name), str(model_version), str(batch_id), int(scored), int(flagged), metrics
+    )
+
+
+def format_scoring_summary(summary: ScoringSummary | None) -> str:
+    if summary is None:
+        return "\nNo claims scored yet: `make train` then `make score`.\n"
+    shown = ("roc_auc", "pr_auc", "precision_at_budget", "recall_at_budget", "brier")
+    ground_truth = ("gt_pr_auc", "gt_precision_at_budget", "gt_recall_at_budget")
+    lines = [
+        "",
+        f"Champion: {summary.model_name} v{summary.model_version}",
+        "  validation (SIU labels): "
+        + ", ".join(
+            f"{name} {summary.metrics[name]:.3f}" for name in shown if name in summary.metrics
+        ),
+    ]
+    if any(name in summary.metrics for name in ground_truth):
+        lines.append(
+            "  validation (synthetic ground truth): "
+            + ", ".join(
+                f"{name.removeprefix('gt_')} {summary.metrics[name]:.3f}"
+                for name in ground_truth
+                if name in summary.metrics
+            )
+        )
+    share = summary.flagged_claims / summary.scored_claims if summary.scored_claims else 0.0
+    lines += [
+        f"Batch {summary.batch_id}: {summary.scored_claims:,} claims scored, "
+        f"{summary.flagged_claims:,} flagged for SIU review ({share:.1%})",
+        "MLflow UI: make mlflow-ui   (http://localhost:5000)",
+        "",
+    ]
+    return "\n".join(lines)

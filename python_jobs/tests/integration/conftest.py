@@ -24,12 +24,16 @@ TEST_SEED = 7
 
 @dataclass(frozen=True)
 class DbtProject:
-    """One isolated copy of the project's state: its raw data, DuckDB file and target folder."""
+    """One isolated copy of the project's state: raw data, DuckDB file, target folder, MLflow."""
 
     raw_dir: Path
     duckdb_path: Path
     target_dir: Path
     env: dict[str, str]
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return Path(self.env["CLAIMS_FRAUD_MLFLOW_DIR"])
 
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the real dbt CLI against this state; fail the test with dbt's output on error."""
@@ -69,6 +73,7 @@ def make_project(root: Path, raw_dir: Path) -> DbtProject:
         "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
         "CLAIMS_FRAUD_DUCKDB_PATH": str(root / "claims_fraud.duckdb"),
         "CLAIMS_FRAUD_MEMORY_LIMIT": "2GB",
+        "CLAIMS_FRAUD_MLFLOW_DIR": str(root / "mlflow"),
     }
     return DbtProject(raw_dir, root / "claims_fraud.duckdb", root / "target", env)
 
@@ -116,3 +121,22 @@ def copy_raw(tmp_path: Path, raw_dataset: Path) -> Callable[[], Path]:
         return target
 
     return _copy
+
+
+@pytest.fixture(scope="session")
+def trained_project(built_project: DbtProject) -> DbtProject:
+    """The built project after `dbt build --selector train`, `claims-fraud promote` and
+    `dbt build --selector score`: what `make run` does on a first run."""
+    built_project.dbt("build", "--selector", "train")
+    exit_code = cli_main(
+        [
+            "promote",
+            "--duckdb",
+            str(built_project.duckdb_path),
+            "--mlflow-dir",
+            str(built_project.mlflow_dir),
+        ]
+    )
+    assert exit_code == 0
+    built_project.dbt("build", "--selector", "score")
+    return built_project

@@ -1,0 +1,5 @@
+from claims_fraud.score import score_from_dbt
+
+
+def model(dbt, session):
+    return score_from_dbt(dbt.ref("fct_claim_features"), dbt.config.meta_get("scoring"))

@@ -1,0 +1,124 @@
+"""Batch scoring with the @champion models: what the `fraud_scores` dbt Python model calls.
+
+A batch is the claims of fct_claim_features ingested in [window_start, window_end) (either
+bound optional), identified by batch_id; the dbt model replaces a batch's rows on rerun.
+Everything is checked before a single score is computed: a missing champion, a model trained
+on features that are not there, or a feature column of the wrong type raises an error that
+names what is wrong, so nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from claims_fraud.features import validate_feature_frame
+from claims_fraud.mlflow_models import check_model_features
+from claims_fraud.tracking import CHAMPION, MlflowSettings, require_version_by_alias
+
+SCORE_COLUMNS = {
+    "claim_id": "string",
+    "fraud_probability": "float64",
+    "anomaly_score": "float64",
+    "is_flagged": "bool",
+    "model_name": "string",
+    "model_version": "string",
+    "run_id": "string",
+    "anomaly_model_version": "string",
+    "batch_id": "string",
+    "scored_at": "datetime64[us]",
+}
+
+
+@dataclass(frozen=True)
+class ChampionModels:
+    """The loaded @champion classifier and autoencoder, with their registry coordinates."""
+
+    classifier: Any
+    autoencoder: Any
+    model_name: str
+    model_version: str
+    run_id: str
+    anomaly_model_version: str
+
+
+def load_champions(settings: MlflowSettings) -> ChampionModels:
+    """Load both models by alias; a missing alias says which commands make one."""
+    client = settings.activate()
+    classifier_version = require_version_by_alias(client, settings.classifier_name, CHAMPION)
+    autoencoder_version = require_version_by_alias(client, settings.autoencoder_name, CHAMPION)
+    classifier = mlflow.pyfunc.load_model(f"models:/{settings.classifier_name}@{CHAMPION}")
+    autoencoder = mlflow.pyfunc.load_model(f"models:/{settings.autoencoder_name}@{CHAMPION}")
+    return ChampionModels(
+        classifier=classifier.unwrap_python_model(),
+        autoencoder=autoencoder.unwrap_python_model(),
+        model_name=settings.classifier_name,
+        model_version=str(classifier_version.version),
+        run_id=str(classifier_version.run_id),
+        anomaly_model_version=str(autoencoder_version.version),
+    )
+
+
+def select_batch(
+    features: pd.DataFrame, window_start: str | None = None, window_end: str | None = None
+) -> pd.DataFrame:
+    """The claims ingested in [window_start, window_end); no bound means no limit."""
+    ingested = pd.to_datetime(features["ingested_at"])
+    keep = pd.Series(True, index=features.index)
+    if window_start:
+        keep &= ingested >= pd.Timestamp(window_start)
+    if window_end:
+        keep &= ingested < pd.Timestamp(window_end)
+    return features.loc[keep].reset_index(drop=True)
+
+
+def score_batch(
+    features: pd.DataFrame,
+    champions: ChampionModels,
+    batch_id: str,
+    scored_at: datetime | None = None,
+) -> pd.DataFrame:
+    """One row per claim: probability, anomaly score, flag, and the lineage of the scores."""
+    if not batch_id:
+        raise ValueError("batch_id is required to score a batch")
+    classifier, autoencoder = champions.classifier, champions.autoencoder
+    for model, what in (
+        (classifier, "the champion classifier"),
+        (autoencoder, "the champion autoencoder"),
+    ):
+        check_model_features(model.spec.inputs, features, what)
+        validate_feature_frame(features, model.spec)
+    scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    probability = np.asarray(classifier.predict(None, features), dtype="float64")
+    anomaly = np.asarray(autoencoder.predict(None, features), dtype="float64")
+    scores = pd.DataFrame(
+        {
+            "claim_id": features["claim_id"].astype("string"),
+            "fraud_probability": probability,
+            "anomaly_score": anomaly,
+            "is_flagged": probability >= classifier.flag_threshold,
+            "model_name": champions.model_name,
+            "model_version": champions.model_version,
+            "run_id": champions.run_id,
+            "anomaly_model_version": champions.anomaly_model_version,
+            "batch_id": batch_id,
+            "scored_at": scored_at,
+        }
+    )
+    return scores.astype(SCORE_COLUMNS)
+
+
+def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
+    """The `fraud_scores` model's one call: settings from its `meta.scoring` mapping."""
+    from claims_fraud.training_job import to_pandas
+
+    meta = dict(meta or {})
+    settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
+    champions = load_champions(settings)
+    batch = select_batch(to_pandas(features), meta.get("window_start"), meta.get("window_end"))
+    return score_batch(batch, champions, str(meta.get("batch_id") or ""))

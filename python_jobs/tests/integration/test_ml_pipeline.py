@@ -1,0 +1,168 @@
+"""Train, promote and score for real: dbt Python models, a real MLflow store, real DuckDB."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from claims_fraud.features import FeatureSchemaError
+from claims_fraud.score import load_champions, score_batch
+from claims_fraud.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
+
+from .conftest import DbtProject, make_project
+
+pytestmark = pytest.mark.integration
+
+
+def _client(project: DbtProject) -> tuple[MlflowSettings, MlflowClient]:
+    settings = MlflowSettings.local(project.mlflow_dir)
+    return settings, settings.activate()
+
+
+def test_training_writes_one_row_per_model_and_sets_the_challenger(
+    trained_project: DbtProject,
+) -> None:
+    runs = pd.DataFrame(
+        trained_project.query(
+            "select flavour, model_name, model_version, run_id, is_challenger, pr_auc, "
+            "gt_pr_auc, gt_precision_at_budget from main_ml.ml_training_runs"
+        ),
+        columns=[
+            "flavour",
+            "model_name",
+            "model_version",
+            "run_id",
+            "is_challenger",
+            "pr_auc",
+            "gt_pr_auc",
+            "gt_precision_at_budget",
+        ],
+    ).set_index("flavour")
+    assert set(runs.index) == {"xgboost", "catboost", "tree_autoencoder", "isolation_forest"}
+    assert runs["is_challenger"].sum() == 1
+    challenger = runs[runs["is_challenger"]].iloc[0]
+    settings, client = _client(trained_project)
+    registered = client.get_model_version_by_alias(settings.classifier_name, CHALLENGER)
+    assert str(registered.version) == challenger["model_version"]
+    assert registered.run_id == challenger["run_id"]
+    # The supervised champion must beat the obvious alternative against the ground truth.
+    assert challenger["gt_pr_auc"] > runs.loc["isolation_forest", "gt_pr_auc"]
+
+
+def test_mlflow_runs_hold_params_metrics_inputs_and_the_reference_profile(
+    trained_project: DbtProject,
+) -> None:
+    settings, client = _client(trained_project)
+    version = client.get_model_version_by_alias(settings.classifier_name, CHALLENGER)
+    run = client.get_run(version.run_id)
+    assert {"roc_auc", "pr_auc", "precision_at_budget", "recall_at_budget", "brier"} <= set(
+        run.data.metrics
+    )
+    assert any(name.startswith("gt_recall_at_budget__") for name in run.data.metrics)
+    assert "validation_start" in run.data.params
+    assert {dataset.dataset.name for dataset in run.inputs.dataset_inputs} == {
+        "fct_claim_features_train",
+        "fct_claim_features_validation",
+    }
+    artifacts = {item.path for item in client.list_artifacts(run.info.run_id, "reference")}
+    assert "reference/reference_profile.csv" in artifacts
+    assert "reference/score_quantiles.csv" in artifacts
+
+
+def test_promotion_recorded_and_scores_cover_every_valid_claim(trained_project: DbtProject) -> None:
+    settings, client = _client(trained_project)
+    champion = version_by_alias(client, settings.classifier_name, CHAMPION)
+    assert champion is not None
+    decisions = trained_project.query(
+        "select challenger_version, champion_version_after, is_promoted, performance_passed, "
+        "fairness_passed, data_tests_passed from main_ml.ml_promotion_decisions"
+    )
+    version = str(champion.version)
+    assert decisions[0] == (version, version, True, True, True, True)
+
+    claims = trained_project.scalar("select count(*) from main_features.fct_claim_features")
+    scored, distinct, flagged, versions = trained_project.query(
+        "select count(*), count(distinct claim_id), count_if(is_flagged), "
+        "list(distinct model_version) from main_ml.fraud_scores where batch_id = 'all_claims'"
+    )[0]
+    assert scored == distinct == claims
+    assert versions == [version]
+    # The threshold flags the top 5% of the validation window; the whole history is close.
+    assert 0.02 < flagged / scored < 0.10
+
+
+def test_rescoring_a_batch_replaces_its_rows(trained_project: DbtProject) -> None:
+    before = trained_project.scalar("select count(*) from main_ml.fraud_scores")
+    trained_project.dbt("run", "--select", "fraud_scores")
+    assert trained_project.scalar("select count(*) from main_ml.fraud_scores") == before
+    trained_project.dbt(
+        "run",
+        "--select",
+        "fraud_scores",
+        "--vars",
+        "{scoring_batch_id: late_2025, scoring_window_start: '2025-10-01'}",
+    )
+    late = trained_project.scalar(
+        "select count(*) from main_ml.fraud_scores where batch_id = 'late_2025'"
+    )
+    expected = trained_project.scalar(
+        "select count(*) from main_features.fct_claim_features where ingested_at >= '2025-10-01'"
+    )
+    assert late == expected > 0
+    assert trained_project.scalar("select count(*) from main_ml.fraud_scores") == before + late
+
+
+def test_retraining_the_same_data_gives_the_same_metrics(trained_project: DbtProject) -> None:
+    columns = "flavour, roc_auc, pr_auc, precision_at_budget, recall_at_budget, brier"
+    first = sorted(trained_project.query(f"select {columns} from main_ml.ml_training_runs"))
+    trained_project.dbt("run", "--select", "ml_training_runs")
+    second = sorted(trained_project.query(f"select {columns} from main_ml.ml_training_runs"))
+    assert first == second
+
+
+def test_scoring_without_a_champion_fails_naming_the_commands(
+    tmp_path, built_project: DbtProject
+) -> None:
+    project = make_project(tmp_path / "fresh", built_project.raw_dir)
+    shutil.copy(built_project.duckdb_path, project.duckdb_path)
+    result = project.dbt("run", "--select", "fraud_scores", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "@champion" in output
+    assert "claims-fraud promote" in output
+
+
+def _features(project: DbtProject) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        return con.execute("select * from main_features.fct_claim_features limit 200").df()
+
+
+def test_scoring_refuses_a_missing_or_mistyped_feature_before_writing(
+    trained_project: DbtProject,
+) -> None:
+    champions = load_champions(MlflowSettings.local(trained_project.mlflow_dir))
+    features = _features(trained_project)
+    assert len(score_batch(features, champions, "ok")) == len(features)
+    with pytest.raises(FeatureSchemaError, match="max_em_level"):
+        score_batch(features.drop(columns=["max_em_level"]), champions, "missing")
+    mistyped = features.assign(line_count=features["line_count"].astype(str))
+    with pytest.raises(FeatureSchemaError, match="line_count"):
+        score_batch(mistyped, champions, "mistyped")
+
+
+def test_a_model_trained_on_other_features_is_refused(trained_project: DbtProject) -> None:
+    champions = load_champions(MlflowSettings.local(trained_project.mlflow_dir))
+    spec = champions.classifier.spec
+    champions.classifier.spec = type(spec)(
+        numeric=(*spec.numeric, "feature_that_no_longer_exists"),
+        boolean=spec.boolean,
+        categorical=spec.categorical,
+        protected=spec.protected,
+    )
+    with pytest.raises(FeatureSchemaError, match="feature_that_no_longer_exists"):
+        score_batch(_features(trained_project), champions, "other_features")

@@ -1,0 +1,206 @@
+"""Tests of the disparate-impact table and the fairness gate, against hand-computed values."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from claims_fraud.fairness import COLUMNS, disparate_impact, fairness_gate
+
+
+def groups_and_flags(counts: dict[str | None, tuple[int, int]]) -> tuple[pd.Series, np.ndarray]:
+    """Rows for {group: (n, flagged)}: the first `flagged` rows of each group are flagged."""
+    groups: list[str | None] = []
+    flags: list[bool] = []
+    for group, (n, flagged) in counts.items():
+        groups += [group] * n
+        flags += [True] * flagged + [False] * (n - flagged)
+    return pd.Series(groups, dtype=object), np.array(flags)
+
+
+def row(table: pd.DataFrame, group: str) -> pd.Series:
+    return table.set_index("group").loc[group]
+
+
+def test_two_groups_hand_computed() -> None:
+    # A: 200 claims, 20 flagged (10%), the reference (largest); B: 100 claims, 20 flagged (20%).
+    groups, flagged = groups_and_flags({"A": (200, 20), "B": (100, 20)})
+    table = disparate_impact(groups, flagged)
+    assert list(table.columns) == list(COLUMNS)
+    assert table["group"].tolist() == ["A", "B"]
+    b = row(table, "B")
+    assert b["reference_group"] == "A"
+    assert (b["n"], b["flagged"], b["reference_n"], b["reference_flagged"]) == (100, 20, 200, 20)
+    assert b["flag_rate"] == pytest.approx(0.2)
+    assert b["reference_flag_rate"] == pytest.approx(0.1)
+    assert b["disparate_impact"] == pytest.approx(2.0)
+    assert b["not_flagged_ratio"] == pytest.approx(0.8 / 0.9)
+    # Pooled z-test derived by hand: p = 40/300, se = sqrt(p(1-p)(1/100 + 1/200)).
+    pooled = 40 / 300
+    se = math.sqrt(pooled * (1 - pooled) * (1 / 100 + 1 / 200))
+    z = (0.2 - 0.1) / se
+    assert b["z"] == pytest.approx(z)
+    assert b["z"] == pytest.approx(2.40192, abs=1e-5)
+    # Two-sided normal tail: 2 * (1 - Phi(|z|)) = erfc(|z| / sqrt 2); table value ~0.0163.
+    assert b["p_value"] == pytest.approx(math.erfc(z / math.sqrt(2)))
+    assert b["p_value"] == pytest.approx(0.016309, abs=1e-6)
+    assert b["p_adjusted"] == pytest.approx(b["p_value"])  # m = 1
+    # Katz: exp(ln 2 -/+ 1.96 sqrt((1 - 0.2)/20 + (1 - 0.1)/20)) = 2 exp(-/+ 1.96 sqrt(0.085)).
+    half = 1.96 * math.sqrt(0.085)
+    assert b["ci_low"] == pytest.approx(2 * math.exp(-half))
+    assert b["ci_high"] == pytest.approx(2 * math.exp(half))
+    assert (b["ci_low"], b["ci_high"]) == pytest.approx((1.12943, 3.54161), abs=1e-5)
+    assert bool(b["is_significant"])
+    assert b["status"] == "fail"
+
+
+def test_reference_row() -> None:
+    groups, flagged = groups_and_flags({"A": (200, 20), "B": (100, 20)})
+    a = row(disparate_impact(groups, flagged), "A")
+    assert a["reference_group"] == "A"
+    assert a["disparate_impact"] == 1.0
+    assert a["not_flagged_ratio"] == 1.0
+    for column in ("z", "p_value", "p_adjusted", "ci_low", "ci_high"):
+        assert math.isnan(a[column]), column
+    assert not a["is_significant"]
+    assert a["status"] == "pass"
+
+
+def test_default_reference_is_largest_then_alphabetical_and_can_be_chosen() -> None:
+    groups, flagged = groups_and_flags({"b": (50, 5), "a": (50, 5), "c": (40, 4)})
+    assert set(disparate_impact(groups, flagged)["reference_group"]) == {"a"}
+    groups, flagged = groups_and_flags({"b": (60, 5), "a": (50, 5)})
+    assert set(disparate_impact(groups, flagged)["reference_group"]) == {"b"}
+    chosen = disparate_impact(groups, flagged, reference_group="a")
+    assert set(chosen["reference_group"]) == {"a"}
+    with pytest.raises(ValueError, match="'zzz' not among the groups"):
+        disparate_impact(groups, flagged, reference_group="zzz")
+
+
+def test_null_groups_are_unknown() -> None:
+    groups, flagged = groups_and_flags({"A": (100, 10), None: (80, 8)})
+    groups[0] = np.nan
+    table = disparate_impact(groups, flagged)
+    assert table["group"].tolist() == ["A", "unknown"]
+    assert row(table, "unknown")["n"] == 81
+
+
+@pytest.mark.parametrize(
+    ("counts", "status"),
+    [
+        # DI 2.0, p = 0.016 -> fail.
+        ({"A": (200, 20), "B": (100, 20)}, "fail"),
+        # DI 1.6 outside the band, but 50 vs 50 claims: p ~ 0.37 -> not significant.
+        ({"A": (50, 5), "B": (49, 8)}, "warn_not_significant"),
+        # DI 1.1 inside the band, 100k claims each: p ~ 1e-13 -> significant.
+        ({"A": (100_000, 10_000), "B": (99_999, 11_000)}, "warn_significant_within_band"),
+        # DI 1.05, not significant.
+        ({"A": (1000, 100), "B": (999, 105)}, "pass"),
+        # Pooled rate 11/1020: expected flagged in B = 20 * 0.0108 = 0.2 < 5.
+        ({"A": (1000, 10), "B": (20, 1)}, "insufficient_data"),
+    ],
+)
+def test_every_status_is_reachable(counts: dict, status: str) -> None:
+    groups, flagged = groups_and_flags(counts)
+    assert row(disparate_impact(groups, flagged), "B")["status"] == status
+
+
+def test_band_bounds_are_inside() -> None:
+    # DI exactly 0.8 (significant with this much data) is inside the band.
+    groups, flagged = groups_and_flags({"A": (100_000, 10_000), "B": (50_000, 4_000)})
+    b = row(disparate_impact(groups, flagged), "B")
+    assert b["disparate_impact"] == pytest.approx(0.8)
+    assert b["status"] == "warn_significant_within_band"
+    wider = row(disparate_impact(groups, flagged, band=(0.85, 1.2)), "B")
+    assert wider["status"] == "fail"
+
+
+def test_bonferroni_multiplies_by_the_number_of_comparisons() -> None:
+    # B alone: p ~ 0.016 < 0.05. With C and D there are m = 3 comparisons: 3p ~ 0.049.
+    # E makes m = 4: 4p ~ 0.065, no longer significant.
+    base = {"A": (200, 20), "B": (100, 20), "C": (100, 10), "D": (100, 11)}
+    groups, flagged = groups_and_flags(base)
+    b = row(disparate_impact(groups, flagged), "B")
+    assert b["p_adjusted"] == pytest.approx(3 * b["p_value"])
+    assert b["is_significant"]
+    groups, flagged = groups_and_flags({**base, "E": (100, 9)})
+    table = disparate_impact(groups, flagged)
+    b = row(table, "B")
+    assert b["p_adjusted"] == pytest.approx(4 * b["p_value"])
+    assert not b["is_significant"]
+    assert b["status"] == "warn_not_significant"
+    c = row(table, "C")
+    assert c["p_adjusted"] == 1.0  # min(1, 4 * 1.0)
+
+
+def test_insufficient_data_is_never_a_silent_pass() -> None:
+    # Identical rates (DI = 1) but only 1 expected flag in B: insufficient, not pass.
+    groups, flagged = groups_and_flags({"A": (1000, 50), "B": (20, 1)})
+    b = row(disparate_impact(groups, flagged), "B")
+    assert b["disparate_impact"] == pytest.approx(1.0)
+    assert b["status"] == "insufficient_data"
+    # min_expected is a parameter: with 1 the same data passes.
+    b = row(disparate_impact(groups, flagged, min_expected=1), "B")
+    assert b["status"] == "pass"
+
+
+def test_reference_with_too_few_expected_cells_is_insufficient() -> None:
+    groups, flagged = groups_and_flags({"A": (100, 2), "B": (90, 30)})
+    table = disparate_impact(groups, flagged)
+    assert row(table, "A")["status"] == "insufficient_data"  # 100 * 0.02 = 2 < 5
+
+
+def test_zero_counts_give_nan_intervals_and_infinite_ratio() -> None:
+    groups, flagged = groups_and_flags({"A": (200, 0), "B": (100, 30)})
+    b = row(disparate_impact(groups, flagged), "B")
+    assert b["disparate_impact"] == math.inf
+    assert math.isnan(b["ci_low"])
+    assert math.isnan(b["ci_high"])
+    assert b["status"] == "fail"
+    groups, flagged = groups_and_flags({"A": (200, 0), "B": (100, 0)})
+    b = row(disparate_impact(groups, flagged), "B")
+    assert math.isnan(b["disparate_impact"])
+    assert math.isnan(b["z"])
+    assert b["status"] == "insufficient_data"
+
+
+def test_input_checks() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        disparate_impact(pd.Series(["a", "b"]), np.array([True]))
+
+
+def test_fairness_gate() -> None:
+    ok_groups, ok_flags = groups_and_flags({"A": (1000, 100), "B": (999, 105)})
+    bad_groups, bad_flags = groups_and_flags({"A": (200, 20), "B": (100, 20)})
+    thin_groups, thin_flags = groups_and_flags({"A": (1000, 10), "B": (20, 1)})
+    passed, details = fairness_gate(
+        {
+            "gender": disparate_impact(ok_groups, ok_flags),
+            "member_region": disparate_impact(thin_groups, thin_flags),
+        }
+    )
+    assert passed
+    assert details["failures"] == []
+    assert details["warnings"][0]["status"] == "insufficient_data"
+    assert details["status_counts"]["gender"]["pass"] == 2
+    passed, details = fairness_gate(
+        {
+            "gender": disparate_impact(ok_groups, ok_flags),
+            "age_group": disparate_impact(bad_groups, bad_flags),
+        }
+    )
+    assert not passed
+    assert details["failures"] == [
+        {
+            "attribute": "age_group",
+            "group": "B",
+            "status": "fail",
+            "disparate_impact": pytest.approx(2.0),
+            "p_adjusted": pytest.approx(0.016309, abs=1e-6),
+        }
+    ]
+    json.dumps(details, allow_nan=False)  # strict JSON, ready to log
