@@ -1217,7 +1217,13 @@ def _build_fraud_actors(
     }
     stable = np.flatnonzero(members.stable)
     ring = _build_rings(
-        rng, rendering_spec, individual & ~taken, stable, int((scheme == RING).sum()), period
+        rng,
+        rendering_spec,
+        individual & ~taken,
+        stable,
+        members.claim_weight[stable],
+        int((scheme == RING).sum()),
+        period,
     )
     outside_days = np.clip(members.outside_hi - members.outside_lo + 1, 0, None).sum(axis=1)
     return _FraudActors(
@@ -1251,10 +1257,15 @@ def _build_rings(
     rendering_spec: np.ndarray,
     eligible: np.ndarray,
     stable: np.ndarray,
+    stable_weight: np.ndarray,
     n_ring_claims: int,
     period: _Period,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rings of 5-8 providers of different specialties sharing 3-200 members each."""
+    """Rings of 5-8 providers of different specialties sharing 3-200 members each.
+
+    Ring members are drawn in proportion to their claim propensity, like honest claims, so
+    that without the bias knob fraud does not depend on a member's age, gender or region.
+    """
     empty = np.empty(0, np.int64)
     specs = np.unique(rendering_spec[eligible])
     if n_ring_claims == 0 or stable.size == 0 or specs.size < 2:
@@ -1276,7 +1287,8 @@ def _build_rings(
     sizes = np.array([r.size for r in ring_providers])
     per_ring = n_ring_claims / len(ring_providers)
     n_members = np.clip(np.rint(per_ring / sizes), 3, 200).astype(np.int64)
-    pool = rng.permutation(stable)
+    wanted = min(int(n_members.sum()), stable.size)
+    pool = rng.choice(stable, size=wanted, replace=False, p=stable_weight / stable_weight.sum())
     member_slots = np.arange(n_members.sum()) % pool.size
     anchor_hi = max(period.start, period.end - RING_WINDOW_DAYS + 1)
     return (
@@ -1335,7 +1347,10 @@ def _override_members(
         hi[ring] = period.end
     impossible = np.flatnonzero(scheme == IMPOSSIBLE)
     stable = actors.stable_members
-    member[impossible] = stable[rng.integers(0, max(stable.size, 1), impossible.size)]
+    if impossible.size:
+        # Weighted by claim propensity, like honest claims (no protected-attribute skew).
+        weight = members.claim_weight[stable]
+        member[impossible] = rng.choice(stable, size=impossible.size, p=weight / weight.sum())
     hi[impossible] = period.end  # the day itself is set once the lines (minutes) are known
     return member, day, hi
 

@@ -794,6 +794,34 @@ def test_bias_raises_fraud_rate_in_the_group(
     assert biased[in_group].mean() > 2.0 * biased[~in_group].mean()
 
 
+def test_without_the_bias_knob_fraud_does_not_depend_on_age(reference: ReferenceData) -> None:
+    """Fraud claims follow the members' claim propensity: older members file more claims, so a
+    scheme that picked members uniformly would make fraud rarer among them (a model trained
+    on such data fails a disparate impact gate for a reason the data, not the model, made)."""
+    tables = generate_dataset(GeneratorConfig(n_lines=150_000, seed=11), reference)
+    with duckdb.connect() as connection:
+        for name, table in tables.items():
+            connection.register(name, table)
+        rates = connection.execute(
+            """
+            with members as (select distinct person_id, birth_date from eligibility),
+            claims as (
+                select claim_id, min(person_id) as person_id, min(claim_start_date) as day
+                from medical_claim
+                group by claim_id
+            )
+            select date_diff('year', birth_date, day) >= 50 as older, avg(is_fraud::int)
+            from claims
+            inner join members using (person_id)
+            inner join fraud_ground_truth using (claim_id)
+            where scheme is distinct from 'phantom_billing'
+            group by 1
+            """
+        ).fetchall()
+    by_age = dict(rates)
+    assert 0.85 < by_age[True] / by_age[False] < 1.18, by_age
+
+
 def test_bias_scales_charges_in_the_group(reference: ReferenceData) -> None:
     base = GeneratorConfig(n_lines=20_000, seed=5, malformed_rate=0.0)
     biased = replace(base, bias_attribute="gender", bias_group="male", bias_factor=3.0)
