@@ -36,14 +36,18 @@ Score of row i over the J used features::
 where e_ij = 0 when x_ij is null (its residual is undefined). Null inputs are fine: XGBoost
 routes them down its learned missing-value branch. Rows with a null target are left out of
 feature j's fit. The fit uses at most ``sample_size`` rows (a seeded sample without replacement)
-and is deterministic for a seed.
+and is deterministic for a seed. The per-feature models are fitted (and scored) in a pool of
+``threads`` worker threads, each booster single-threaded: XGBoost parallelises small trees
+poorly, and the boosters release the GIL.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -150,7 +154,7 @@ class TreeAutoencoder:
 
     def _dmatrix(self, prepared: pd.DataFrame, target: str) -> xgb.DMatrix:
         inputs = prepared[[column for column in self.feature_columns if column != target]]
-        return xgb.DMatrix(inputs, enable_categorical=True, nthread=self.config.threads)
+        return xgb.DMatrix(inputs, enable_categorical=True, nthread=1)
 
     def _params(self, kind: str, n_classes: int) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -158,7 +162,7 @@ class TreeAutoencoder:
             "max_depth": self.config.max_depth,
             "eta": self.config.learning_rate,
             "seed": self.config.seed,
-            "nthread": self.config.threads,
+            "nthread": 1,  # one thread per booster: the features are fitted in parallel
             "verbosity": 0,
         }
         if kind != "categorical":
@@ -221,27 +225,41 @@ class TreeAutoencoder:
             if self.feature_types[column] == "categorical"
         }
         prepared = self._prepare(sample)
+        # Multi-class targets are the slowest fits (one tree per class and round): start them
+        # first so the other workers share out the rest. Results are kept in spec order.
+        order = sorted(
+            self.feature_columns, key=lambda column: -len(self.categories.get(column, ()))
+        )
+        with ThreadPoolExecutor(max_workers=self.config.threads) as pool:
+            fitted = dict(
+                zip(order, pool.map(partial(self._fit_feature, prepared), order), strict=True)
+            )
         self._models, self.scales, self.scale_methods, self.skipped_features = {}, {}, {}, {}
         for column in self.feature_columns:
-            self._fit_feature(prepared, column)
+            result = fitted[column]
+            if isinstance(result, str):
+                self.skipped_features[column] = result
+            else:
+                self._models[column], self.scales[column], self.scale_methods[column] = result
         self.n_fit_rows = len(prepared)
         self.fit_seconds = time.perf_counter() - started
         return self
 
-    def _fit_feature(self, prepared: pd.DataFrame, column: str) -> None:
+    def _fit_feature(
+        self, prepared: pd.DataFrame, column: str
+    ) -> tuple[_FeatureModel, float, str] | str:
+        """(model, scale, scale method) of one feature, or why it is skipped. Pure: runs in a
+        worker thread and touches no attribute it does not only read."""
         kind = self.feature_types[column]
         target = self._target(prepared, column)
         known = ~np.isnan(target)
         if not known.any():
-            self.skipped_features[column] = "all values null"
-            return
+            return "all values null"
         n_classes = len(self.categories.get(column, ()))
         if kind == "categorical" and n_classes < 2:
-            self.skipped_features[column] = f"{n_classes} training level(s)"
-            return
+            return f"{n_classes} training level(s)"
         if kind != "categorical" and np.ptp(target[known]) == 0:
-            self.skipped_features[column] = "constant"
-            return
+            return "constant"
         matrix = self._dmatrix(prepared.loc[known], column)
         matrix.set_label(target[known])
         booster = xgb.train(
@@ -258,10 +276,8 @@ class TreeAutoencoder:
         else:
             scale, method = std_scale, "std"
         if scale <= self.config.min_scale:
-            self.skipped_features[column] = "residual scale <= min_scale (perfectly predicted)"
-            return
-        self.scales[column], self.scale_methods[column] = scale, method
-        self._models[column] = model
+            return "residual scale <= min_scale (perfectly predicted)"
+        return model, scale, method
 
     def feature_errors(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
         """e_ij = min((r_ij / s_j)^2, cap) per used feature (0 where x_ij is null), indexed
@@ -269,16 +285,25 @@ class TreeAutoencoder:
         if not self._models:
             raise ValueError("TreeAutoencoder is not fitted (or every feature was skipped)")
         prepared = self._prepare(X)
-        errors = {}
-        for column, model in self._models.items():
-            target = self._target(prepared, column)
-            residual = self._residuals(model, self._dmatrix(prepared, column), target)
-            if model.kind == "categorical":
-                # An unseen level is maximal surprise (its cast to the training levels is NaN).
-                residual = np.where(self._raw_categorical_unseen(X, column), 1.0, residual)
-            error = np.minimum((residual / self.scales[column]) ** 2, self.config.cap)
-            errors[column] = np.where(np.isnan(error), 0.0, error)
-        return pd.DataFrame(errors, index=X.index)
+        columns = list(self._models)
+        with ThreadPoolExecutor(max_workers=self.config.threads) as pool:
+            errors = pool.map(partial(self._feature_error, X, prepared), columns)
+            return pd.DataFrame(dict(zip(columns, errors, strict=True)), index=X.index)
+
+    def _feature_error(
+        self,
+        X: pd.DataFrame,  # noqa: N803
+        prepared: pd.DataFrame,
+        column: str,
+    ) -> np.ndarray:
+        model = self._models[column]
+        target = self._target(prepared, column)
+        residual = self._residuals(model, self._dmatrix(prepared, column), target)
+        if model.kind == "categorical":
+            # An unseen level is maximal surprise (its cast to the training levels is NaN).
+            residual = np.where(self._raw_categorical_unseen(X, column), 1.0, residual)
+        error = np.minimum((residual / self.scales[column]) ** 2, self.config.cap)
+        return np.where(np.isnan(error), 0.0, error)
 
     def score(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """score_i = mean over the used features of e_ij (see ``feature_errors``)."""

@@ -22,6 +22,8 @@ BUDGETS: dict[tuple[str, int], tuple[float | None, float | None]] = {
     ("generate", 10_000_000): (120.0, None),
     ("dbt build", 1_000_000): (60.0, None),
     ("dbt build", 10_000_000): (600.0, 8.0),
+    ("train candidates", 1_000_000): (300.0, None),
+    ("score claims", 1_000_000): (60.0, None),
 }
 
 
@@ -64,8 +66,11 @@ def measure(
     return Measurement(step, lines, seconds, usage.ru_maxrss / 1024 / 1024, process.returncode)
 
 
-def bench_size(lines: int, work_dir: Path, project_dir: Path, seed: int) -> list[Measurement]:
-    """Generate `lines` claim lines, then dbt build everything on a fresh DuckDB file."""
+def bench_size(
+    lines: int, work_dir: Path, project_dir: Path, seed: int, ml: bool
+) -> list[Measurement]:
+    """Generate `lines` claim lines, dbt build everything on a fresh DuckDB file; with `ml`,
+    also train, promote and score through dbt, and time the two ML budgets at 1M rows."""
     size_dir = work_dir / f"{lines}"
     shutil.rmtree(size_dir, ignore_errors=True)
     raw_dir = size_dir / "raw"
@@ -77,6 +82,7 @@ def bench_size(lines: int, work_dir: Path, project_dir: Path, seed: int) -> list
         "DBT_LOG_PATH": str(size_dir / "logs"),
         "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
         "CLAIMS_FRAUD_DUCKDB_PATH": str(size_dir / "bench.duckdb"),
+        "CLAIMS_FRAUD_MLFLOW_DIR": str(size_dir / "mlflow"),
     }
     bin_dir = Path(sys.executable).parent
     generate = [
@@ -95,7 +101,51 @@ def bench_size(lines: int, work_dir: Path, project_dir: Path, seed: int) -> list
     results = [measure("generate", lines, generate, env, project_dir)]
     results.append(measure("dbt build", lines, build, env, project_dir))
     results.append(measure("incremental rerun", lines, rerun, env, project_dir))
+    if ml:
+        results.extend(bench_ml(lines, size_dir, env, project_dir, bin_dir))
     shutil.rmtree(size_dir, ignore_errors=True)
+    return results
+
+
+def bench_ml(
+    lines: int, size_dir: Path, env: dict[str, str], project_dir: Path, bin_dir: Path
+) -> list[Measurement]:
+    """Train, promote, score through dbt on this dataset; then the 1M-row ML budgets."""
+    dbt = str(bin_dir / "dbt")
+    db, mlflow_dir = env["CLAIMS_FRAUD_DUCKDB_PATH"], env["CLAIMS_FRAUD_MLFLOW_DIR"]
+    cli = str(bin_dir / "claims-fraud")
+    results = [
+        measure(
+            "dbt train", lines, [dbt, "build", "--selector", "train", "--quiet"], env, project_dir
+        ),
+        measure(
+            "promote",
+            lines,
+            [cli, "promote", "--duckdb", db, "--mlflow-dir", mlflow_dir],
+            env,
+            project_dir,
+        ),
+        measure(
+            "dbt score", lines, [dbt, "build", "--selector", "score", "--quiet"], env, project_dir
+        ),
+    ]
+    python = str(bin_dir / "python")
+    for step, label in (("train", "train candidates"), ("score", "score claims")):
+        command = [
+            python,
+            "-m",
+            "claims_fraud.bench_scale",
+            step,
+            "--duckdb",
+            db,
+            "--mlflow-dir",
+            mlflow_dir,
+            "--rows",
+            "1000000",
+            "--out",
+            str(size_dir / f"{step}.json"),
+        ]
+        results.append(measure(label, 1_000_000, command, env, project_dir))
     return results
 
 
@@ -116,12 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work-dir", type=Path, default=Path(".local/bench"))
     parser.add_argument("--results", type=Path, default=Path("bench-results/latest.json"))
+    parser.add_argument(
+        "--no-ml", action="store_true", help="skip training and scoring (run at the smallest size)"
+    )
     args = parser.parse_args(argv)
 
     project_dir = Path.cwd()
     results: list[Measurement] = []
     for lines in args.lines:
-        results.extend(bench_size(lines, args.work_dir.resolve(), project_dir, args.seed))
+        ml = lines == min(args.lines) and not args.no_ml
+        results.extend(bench_size(lines, args.work_dir.resolve(), project_dir, args.seed, ml))
         print(format_table(results), flush=True)
 
     args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -127,6 +127,15 @@ def test_deterministic_for_a_seed_and_sampled_to_sample_size() -> None:
     assert not np.array_equal(other.fit(frame, SPEC).score(frame), first.score(frame))
 
 
+def test_thread_count_does_not_change_the_result() -> None:
+    frame = related(1500, seed=11)
+    one = TreeAutoencoder(AutoencoderConfig(n_rounds=15, max_depth=3, threads=1)).fit(frame, SPEC)
+    three = TreeAutoencoder(AutoencoderConfig(n_rounds=15, max_depth=3, threads=3)).fit(frame, SPEC)
+    assert list(three.scales) == list(one.scales) == list(SPEC.inputs)
+    assert three.scales == one.scales
+    assert np.array_equal(three.score(frame), one.score(frame))
+
+
 def test_cloudpickle_round_trip(fitted: TreeAutoencoder) -> None:
     frame = related(100, seed=10)
     restored = cloudpickle.loads(cloudpickle.dumps(fitted))

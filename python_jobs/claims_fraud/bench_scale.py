@@ -1,0 +1,87 @@
+"""Scale steps of `make bench` for the ML budgets, run as their own processes by bench.py.
+
+The generator's 5% SIU investigation rate means 1M *labelled* claims would need about 50M
+claim lines; instead the labelled claims of a built dataset are resampled with replacement
+(new claim ids, same dates, features and labels) to the size under test. Scoring resamples
+the feature table the same way. Timings cover the work only, not the loading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from claims_fraud.features import load_feature_spec
+from claims_fraud.score import load_champions, score_batch
+from claims_fraud.tracking import MlflowSettings
+from claims_fraud.train import TrainingConfig, label_claims, time_split, train_candidates
+from claims_fraud.warehouse import DuckDBWarehouse
+
+
+def resample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """`rows` rows drawn with replacement, each with a fresh claim_id."""
+    picks = np.random.default_rng(seed).integers(0, len(frame), rows)
+    sample = frame.iloc[picks].reset_index(drop=True)
+    sample["claim_id"] = [f"R{index:010d}" for index in range(rows)]
+    return sample
+
+
+def time_training(warehouse: DuckDBWarehouse, rows: int, seed: int) -> dict[str, float]:
+    spec = load_feature_spec()
+    labelled = label_claims(
+        warehouse.read("fct_claim_features"), warehouse.read("stg_claims__siu_investigation")
+    )
+    sample = resample(labelled, rows, seed)
+    config = TrainingConfig(seed=seed)
+    started = time.perf_counter()
+    split = time_split(sample, config.validation_share)
+    candidates = train_candidates(split, spec, config)
+    seconds = time.perf_counter() - started
+    result = {"seconds": seconds, "rows": float(rows)}
+    for candidate in candidates:
+        result[f"{candidate.flavour}_seconds"] = candidate.train_seconds
+        result[f"{candidate.flavour}_pr_auc"] = candidate.metrics["pr_auc"]
+    return result
+
+
+def time_scoring(
+    warehouse: DuckDBWarehouse, mlflow_dir: Path, rows: int, seed: int
+) -> dict[str, float]:
+    features = resample(warehouse.read("fct_claim_features"), rows, seed)
+    champions = load_champions(MlflowSettings.local(mlflow_dir))
+    started = time.perf_counter()
+    scores = score_batch(features, champions, "bench")
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rows": float(len(scores)),
+        "flagged": float(scores["is_flagged"].sum()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["train", "score"])
+    parser.add_argument("--duckdb", type=Path, required=True)
+    parser.add_argument("--mlflow-dir", type=Path, required=True)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    warehouse = DuckDBWarehouse(args.duckdb)
+    if args.step == "train":
+        result = time_training(warehouse, args.rows, args.seed)
+    else:
+        result = time_scoring(warehouse, args.mlflow_dir, args.rows, args.seed)
+    args.out.write_text(json.dumps(result))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
