@@ -27,6 +27,9 @@ BUDGETS: dict[tuple[str, int], tuple[float | None, float | None]] = {
 }
 
 
+SKIPPED = -1
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One timed step."""
@@ -39,6 +42,8 @@ class Measurement:
 
     def verdict(self) -> str:
         seconds_budget, memory_budget = BUDGETS.get((self.step, self.lines), (None, None))
+        if self.exit_code == SKIPPED:
+            return "skipped: no @champion (the promotion gate rejected the challenger)"
         if self.exit_code != 0:
             return "FAILED"
         if seconds_budget is None and memory_budget is None:
@@ -125,10 +130,15 @@ def bench_ml(
             env,
             project_dir,
         ),
-        measure(
-            "dbt score", lines, [dbt, "build", "--selector", "score", "--quiet"], env, project_dir
-        ),
     ]
+    has_champion = subprocess.run(  # noqa: S603 - our own CLI
+        [cli, "has-champion", "--mlflow-dir", mlflow_dir], env=env, cwd=project_dir, check=False
+    )
+    if has_champion.returncode == 0:
+        score = [dbt, "build", "--selector", "score", "--quiet"]
+        results.append(measure("dbt score", lines, score, env, project_dir))
+    else:
+        results.append(Measurement("dbt score", lines, 0.0, 0.0, SKIPPED))
     python = str(bin_dir / "python")
     for step, label in (("train", "train candidates"), ("score", "score claims")):
         command = [
@@ -182,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = {"cpu_count": os.cpu_count(), "results": [asdict(result) for result in results]}
     args.results.write_text(json.dumps(payload, indent=2))
     print(f"\nwritten to {args.results}")
-    return 0 if all(result.exit_code == 0 for result in results) else 1
+    return 0 if all(result.exit_code in (0, SKIPPED) for result in results) else 1
 
 
 if __name__ == "__main__":

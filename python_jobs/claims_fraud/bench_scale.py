@@ -18,7 +18,7 @@ import pandas as pd
 
 from claims_fraud.features import load_feature_spec
 from claims_fraud.score import load_champions, score_batch
-from claims_fraud.tracking import MlflowSettings
+from claims_fraud.tracking import CHALLENGER, MlflowSettings
 from claims_fraud.train import TrainingConfig, label_claims, time_split, train_candidates
 from claims_fraud.warehouse import DuckDBWarehouse
 
@@ -53,7 +53,9 @@ def time_scoring(
     warehouse: DuckDBWarehouse, mlflow_dir: Path, rows: int, seed: int
 ) -> dict[str, float]:
     features = resample(warehouse.read("fct_claim_features"), rows, seed)
-    champions = load_champions(MlflowSettings.local(mlflow_dir))
+    # The compute cost of scoring, whatever the promotion gate decided: the latest trained
+    # models (@challenger). Production scoring only ever loads @champion.
+    champions = load_champions(MlflowSettings.local(mlflow_dir), alias=CHALLENGER)
     started = time.perf_counter()
     scores = score_batch(features, champions, "bench")
     seconds = time.perf_counter() - started

@@ -47,13 +47,14 @@ class ChampionModels:
     anomaly_model_version: str
 
 
-def load_champions(settings: MlflowSettings) -> ChampionModels:
-    """Load both models by alias; a missing alias says which commands make one."""
+def load_champions(settings: MlflowSettings, alias: str = CHAMPION) -> ChampionModels:
+    """Load both models by alias (scoring always uses @champion; the benchmark times the
+    latest @challenger too); a missing alias says which commands make one."""
     client = settings.activate()
-    classifier_version = require_version_by_alias(client, settings.classifier_name, CHAMPION)
-    autoencoder_version = require_version_by_alias(client, settings.autoencoder_name, CHAMPION)
-    classifier = mlflow.pyfunc.load_model(f"models:/{settings.classifier_name}@{CHAMPION}")
-    autoencoder = mlflow.pyfunc.load_model(f"models:/{settings.autoencoder_name}@{CHAMPION}")
+    classifier_version = require_version_by_alias(client, settings.classifier_name, alias)
+    autoencoder_version = require_version_by_alias(client, settings.autoencoder_name, alias)
+    classifier = mlflow.pyfunc.load_model(f"models:/{settings.classifier_name}@{alias}")
+    autoencoder = mlflow.pyfunc.load_model(f"models:/{settings.autoencoder_name}@{alias}")
     return ChampionModels(
         classifier=classifier.unwrap_python_model(),
         autoencoder=autoencoder.unwrap_python_model(),
