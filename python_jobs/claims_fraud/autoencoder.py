@@ -46,7 +46,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from claims_fraud.config import config_from_mapping, config_to_dict
 from claims_fraud.evaluate import as_training_categories
 from claims_fraud.features import FeatureSpec
 
@@ -87,17 +88,10 @@ class AutoencoderConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AutoencoderConfig:
         """None values mean "use the default"; an unknown key raises ValueError naming it."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown autoencoder config key(s): {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(known))})"
-            )
-        return cls(**{key: value for key, value in data.items() if value is not None})
+        return config_from_mapping(cls, data, "autoencoder")
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return config_to_dict(self)
 
 
 def signed_log1p(values: np.ndarray) -> np.ndarray:

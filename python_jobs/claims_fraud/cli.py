@@ -169,15 +169,6 @@ def _run_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_summary_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--duckdb",
-        type=Path,
-        default=Path(".local/claims_fraud.duckdb"),
-        help="the DuckDB file dbt built (the local target's path)",
-    )
-
-
 def _run_summary(args: argparse.Namespace) -> int:
     try:
         summary = collect_summary(args.duckdb)
@@ -185,7 +176,7 @@ def _run_summary(args: argparse.Namespace) -> int:
         print(f"claims-fraud summary: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(format_summary(summary))
-    print(format_scoring_summary(collect_scoring_summary(args.duckdb)))
+    print(format_scoring_summary(collect_scoring_summary(args.duckdb, args.mlflow_dir)))
     return EXIT_OK
 
 
@@ -250,7 +241,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "summary": Subcommand(
         help="print rows per table and quarantined lines by reason from the local DuckDB file",
-        add_arguments=_add_summary_arguments,
+        add_arguments=_add_warehouse_arguments,
         run=_run_summary,
     ),
 }

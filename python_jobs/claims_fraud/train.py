@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ import pandas as pd
 from catboost import CatBoostClassifier, Pool
 from xgboost import XGBClassifier
 
+from claims_fraud.config import config_from_mapping, config_to_dict
 from claims_fraud.evaluate import as_training_categories, classification_metrics
 from claims_fraud.features import FeatureSpec, feature_matrix
 
@@ -73,19 +74,11 @@ class TrainingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
-        """Build from e.g. job parameters: None values mean "use the default"; an unknown key
-        raises ValueError naming it."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown training config key(s): {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(known))})"
-            )
-        return cls(**{key: value for key, value in data.items() if value is not None})
+        """None values mean "use the default"; an unknown key raises ValueError naming it."""
+        return config_from_mapping(cls, data, "training")
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return config_to_dict(self)
 
     @property
     def threads_per_model(self) -> int:

@@ -41,7 +41,6 @@ from claims_fraud.mlflow_models import AnomalyScorer, FraudClassifier
 from claims_fraud.profile import reference_profile, score_quantile_grid
 from claims_fraud.tracking import CHALLENGER, MlflowSettings
 from claims_fraud.train import (
-    Candidate,
     Split,
     TrainingConfig,
     best_candidate,
@@ -213,15 +212,9 @@ def _log_profile(
         mlflow.log_artifacts(folder, artifact_path="reference")
 
 
-def _register_classifier(
-    candidate: Candidate,
-    spec: FeatureSpec,
-    settings: MlflowSettings,
-    threshold: float,
-    flag_budget: float,
-    example: pd.DataFrame,
-) -> str:
-    wrapper = FraudClassifier(candidate.flavour, candidate.model, spec, threshold, flag_budget)
+def _log_and_register(wrapper: Any, model_name: str, example: pd.DataFrame) -> str:
+    """Log a pyfunc wrapper with its signature and input example, register it, return the
+    new version."""
     signature = infer_signature(example, wrapper.predict(None, example))
     info = mlflow.pyfunc.log_model(
         name="model",
@@ -229,23 +222,7 @@ def _register_classifier(
         signature=signature,
         input_example=example,
         pip_requirements=_requirements(),
-        registered_model_name=settings.classifier_name,
-    )
-    return str(info.registered_model_version)
-
-
-def _register_autoencoder(
-    autoencoder: TreeAutoencoder, spec: FeatureSpec, settings: MlflowSettings, example: pd.DataFrame
-) -> str:
-    wrapper = AnomalyScorer(autoencoder, spec)
-    signature = infer_signature(example, wrapper.predict(None, example))
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=wrapper,
-        signature=signature,
-        input_example=example,
-        pip_requirements=_requirements(),
-        registered_model_name=settings.autoencoder_name,
+        registered_model_name=model_name,
     )
     return str(info.registered_model_version)
 
@@ -345,9 +322,8 @@ def train_and_register(
             mlflow.log_metric("train_seconds", candidate.train_seconds)
             train_scores = predict_probability(candidate.flavour, candidate.model, train_matrix)
             _log_profile(train_window, spec, train_scores, "fraud_probability")
-            version = _register_classifier(
-                candidate, spec, settings.mlflow, threshold, budget, example
-            )
+            wrapper = FraudClassifier(candidate.flavour, candidate.model, spec, threshold, budget)
+            version = _log_and_register(wrapper, settings.mlflow.classifier_name, example)
         client.set_model_version_tag(
             settings.mlflow.classifier_name, version, "flavour", candidate.flavour
         )
@@ -390,7 +366,9 @@ def train_and_register(
         mlflow.log_metrics({k: float(v) for k, v in ae_metrics.items() if v is not None})
         mlflow.log_metric("flag_threshold", ae_threshold)
         _log_profile(train_window, spec, autoencoder.score(train_matrix), "anomaly_score")
-        ae_version = _register_autoencoder(autoencoder, spec, settings.mlflow, example)
+        ae_version = _log_and_register(
+            AnomalyScorer(autoencoder, spec), settings.mlflow.autoencoder_name, example
+        )
     client.set_model_version_tag(
         settings.mlflow.autoencoder_name, ae_version, "training_group_id", group_id
     )

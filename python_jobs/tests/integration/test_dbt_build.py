@@ -7,26 +7,14 @@ import json
 import pytest
 
 from claims_fraud.cli import main as cli_main
+from claims_fraud.generate import MALFORMED_KINDS
 from claims_fraud.summary import collect_summary, format_summary
 
 from .conftest import DbtProject
 
 pytestmark = pytest.mark.integration
 
-REASON_CODES = (
-    "null_key",
-    "duplicate_line",
-    "non_positive_amount",
-    "amount_inconsistent",
-    "end_before_start",
-    "future_date",
-    "outside_enrollment",
-    "after_death",
-    "unknown_member",
-    "unknown_provider",
-    "unknown_procedure",
-    "invalid_units",
-)
+REASON_CODES = MALFORMED_KINDS  # every injected kind is a reason code of its own
 
 
 def test_build_runs_data_and_unit_tests_without_errors(built_project: DbtProject) -> None:
