@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from mlflow.exceptions import MlflowException
 
 # Layers in flow order; a relation is listed under the first layer whose prefix it matches.
 LAYER_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -185,8 +186,11 @@ def collect_scoring_summary(
     if not latest:
         return None
     batch_id, model_name, model_version, run_id, scored, flagged = latest[0]
-    client = MlflowSettings.local(mlflow_dir).activate()
-    metrics = client.get_run(run_id).data.metrics
+    settings = MlflowSettings.local(mlflow_dir)
+    try:
+        metrics = settings.activate().get_run(run_id).data.metrics
+    except MlflowException:  # scored by a model from another MLflow store
+        metrics = {}
     return ScoringSummary(
         str(model_name), str(model_version), str(batch_id), int(scored), int(flagged), metrics
     )
@@ -201,8 +205,11 @@ def format_scoring_summary(summary: ScoringSummary | None) -> str:
         "",
         f"Champion: {summary.model_name} v{summary.model_version}",
         "  validation (SIU labels): "
-        + ", ".join(
-            f"{name} {summary.metrics[name]:.3f}" for name in shown if name in summary.metrics
+        + (
+            ", ".join(
+                f"{name} {summary.metrics[name]:.3f}" for name in shown if name in summary.metrics
+            )
+            or "metrics not found in this MLflow store (pass --mlflow-dir)"
         ),
     ]
     if any(name in summary.metrics for name in ground_truth):

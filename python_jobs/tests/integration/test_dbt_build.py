@@ -149,7 +149,11 @@ def test_incremental_rerun_does_not_duplicate_or_change_features(built_project: 
     assert after[0] == after[1]
 
 
-def test_every_model_and_column_is_documented_and_docs_generate(built_project: DbtProject) -> None:
+def test_every_model_and_column_is_documented_and_docs_generate(
+    trained_project: DbtProject,
+) -> None:
+    """After train and score, so the ML tables are in the catalog too."""
+    built_project = trained_project
     built_project.dbt("docs", "generate")
     manifest = json.loads((built_project.target_dir / "manifest.json").read_text())
     catalog = json.loads((built_project.target_dir / "catalog.json").read_text())
@@ -185,7 +189,11 @@ def test_summary_reports_counts_and_reasons(built_project: DbtProject) -> None:
 def test_summary_command_prints_and_fails_clearly_without_a_database(
     built_project: DbtProject, tmp_path, capsys
 ) -> None:
-    assert cli_main(["summary", "--duckdb", str(built_project.duckdb_path)]) == 0
+    database = str(built_project.duckdb_path)
+    assert (
+        cli_main(["summary", "--duckdb", database, "--mlflow-dir", str(built_project.mlflow_dir)])
+        == 0
+    )
     assert "Quarantined lines by reason" in capsys.readouterr().out
     missing = tmp_path / "nowhere.duckdb"
     assert cli_main(["summary", "--duckdb", str(missing)]) == 2

@@ -166,3 +166,49 @@ def test_a_model_trained_on_other_features_is_refused(trained_project: DbtProjec
     )
     with pytest.raises(FeatureSchemaError, match="feature_that_no_longer_exists"):
         score_batch(_features(trained_project), champions, "other_features")
+
+
+def test_the_champions_reference_profile_is_in_the_warehouse(trained_project: DbtProject) -> None:
+    settings, client = _client(trained_project)
+    champion = str(client.get_model_version_by_alias(settings.classifier_name, CHAMPION).version)
+    profile = pd.DataFrame(
+        trained_project.query(
+            "select model_version, feature_name, feature_type, reference_share "
+            "from main_ml.ml_reference_profile"
+        ),
+        columns=["model_version", "feature_name", "feature_type", "reference_share"],
+    )
+    assert set(profile["model_version"]) == {champion}
+    inputs = set(champions_spec(trained_project).inputs)
+    assert set(profile["feature_name"]) == inputs | {"fraud_probability"}
+    shares = profile.groupby("feature_name")["reference_share"].sum()
+    assert ((shares - 1).abs() < 1e-9).all()
+    quantiles = trained_project.query(
+        "select count(*), min(quantile), max(quantile), bool_and(model_version = ?) "
+        "from main_ml.ml_reference_score_quantiles".replace("?", f"'{champion}'")
+    )[0]
+    assert quantiles == (101, 0.0, 1.0, True)
+
+
+def champions_spec(project: DbtProject):
+    return load_champions(MlflowSettings.local(project.mlflow_dir)).classifier.spec
+
+
+def test_summary_reports_the_champion_its_metrics_and_the_flags(
+    trained_project: DbtProject, tmp_path
+) -> None:
+    from claims_fraud.summary import collect_scoring_summary, format_scoring_summary
+
+    summary = collect_scoring_summary(trained_project.duckdb_path, trained_project.mlflow_dir)
+    assert summary is not None
+    flagged = trained_project.scalar(
+        "select count_if(is_flagged) from main_ml.fraud_scores where batch_id = "
+        f"'{summary.batch_id}'"
+    )
+    assert summary.flagged_claims == flagged
+    assert "pr_auc" in summary.metrics
+    text = format_scoring_summary(summary)
+    assert f"v{summary.model_version}" in text
+    assert "flagged for SIU review" in text
+    elsewhere = collect_scoring_summary(trained_project.duckdb_path, tmp_path / "other_store")
+    assert "metrics not found" in format_scoring_summary(elsewhere)

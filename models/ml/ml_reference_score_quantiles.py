@@ -1,0 +1,5 @@
+from claims_fraud.reference_tables import score_quantiles_from_dbt
+
+
+def model(dbt, session):
+    return score_quantiles_from_dbt(dbt.config.meta_get("scoring"))
