@@ -1200,18 +1200,20 @@ def _build_fraud_actors(
     rng: np.random.Generator,
 ) -> _FraudActors:
     rendering_spec = providers.spec[: providers.n_rendering]
+    region = ref.state_region[providers.state[: providers.n_rendering]]
     taken = np.zeros(providers.n_rendering, bool)
     n_impossible = int((scheme == IMPOSSIBLE).sum())
     individual = ref.spec_entity[rendering_spec] == 1
     pools = {
-        UPCODING: _choose_pool(rng, ref.has_em[rendering_spec], 0.03, taken),
-        UNBUNDLING: _choose_pool(rng, ref.has_svc[rendering_spec], 0.02, taken),
-        EXCESSIVE: _choose_pool(rng, ref.has_unit[rendering_spec], 0.02, taken),
+        UPCODING: _choose_pool(rng, ref.has_em[rendering_spec], 0.03, taken, region),
+        UNBUNDLING: _choose_pool(rng, ref.has_svc[rendering_spec], 0.02, taken, region),
+        EXCESSIVE: _choose_pool(rng, ref.has_unit[rendering_spec], 0.02, taken, region),
         IMPOSSIBLE: _choose_pool(
             rng,
             ref.has_time[rendering_spec] & individual,
             0.0,
             taken,
+            region,
             size=int(np.clip(n_impossible // 40, 1, 50)),
         ),
     }
@@ -1243,11 +1245,28 @@ def _choose_pool(
     eligible: np.ndarray,
     share: float,
     taken: np.ndarray,
+    region: np.ndarray,
     size: int | None = None,
 ) -> np.ndarray:
+    """A scheme's fraudulent providers, spread over the census regions in proportion to the
+    eligible providers of each (largest remainder). A scheme's few providers flag their own
+    local patients through provider-level features; drawn without strata they can land in one
+    region and make the flags of an accurate model depend on the member's region."""
     candidates = np.flatnonzero(eligible & ~taken)
-    wanted = size if size is not None else max(1, round(share * candidates.size))
-    chosen = np.sort(rng.choice(candidates, size=min(wanted, candidates.size), replace=False))
+    wanted = min(
+        size if size is not None else max(1, round(share * candidates.size)), candidates.size
+    )
+    regions, counts = np.unique(region[candidates], return_counts=True)
+    quota = wanted * counts / counts.sum()
+    per_region = np.floor(quota).astype(np.int64)
+    leftover = wanted - int(per_region.sum())
+    per_region[np.argsort(per_region - quota, kind="stable")[:leftover]] += 1
+    picks = [
+        rng.choice(candidates[region[candidates] == value], size=int(k), replace=False)
+        for value, k in zip(regions, per_region, strict=True)
+        if k > 0
+    ]
+    chosen = np.sort(np.concatenate(picks)) if picks else np.empty(0, np.int64)
     taken[chosen] = True
     return chosen
 

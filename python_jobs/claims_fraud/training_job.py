@@ -271,6 +271,12 @@ def train_and_register(
     """Train every model, log and register them, set @challenger; one row per model."""
     spec = spec or load_feature_spec()
     validate_feature_frame(features, spec)
+    # Warehouses return rows in no fixed order (DuckDB here runs with preserve_insertion_order
+    # off); CatBoost's permutations depend on row order, so sort for reproducible models.
+    features = features.sort_values("claim_id", kind="stable", ignore_index=True)
+    investigations = investigations.sort_values(
+        ["claim_id", "investigation_closed_date"], kind="stable", ignore_index=True
+    )
     trained_at = trained_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     config = settings.training
     budget = config.flag_budget

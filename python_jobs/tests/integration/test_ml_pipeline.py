@@ -212,3 +212,31 @@ def test_summary_reports_the_champion_its_metrics_and_the_flags(
     assert "flagged for SIU review" in text
     elsewhere = collect_scoring_summary(trained_project.duckdb_path, tmp_path / "other_store")
     assert "metrics not found" in format_scoring_summary(elsewhere)
+
+
+def test_training_does_not_depend_on_the_row_order_the_warehouse_returns(
+    trained_project: DbtProject, tmp_path
+) -> None:
+    """DuckDB (preserve_insertion_order off) and Spark return rows in no fixed order; CatBoost
+    is order-sensitive, so the same claims in another order must still give the same models."""
+    import duckdb
+
+    from claims_fraud.training_job import TrainingSettings, train_and_register
+
+    with duckdb.connect(str(trained_project.duckdb_path), read_only=True) as con:
+        features = con.execute("select * from main_features.fct_claim_features").df()
+        investigations = con.execute(
+            "select * from main_staging.stg_claims__siu_investigation"
+        ).df()
+    metrics = []
+    for name, order in (("forward", slice(None)), ("reversed", slice(None, None, -1))):
+        settings = TrainingSettings.from_mapping(
+            {"mlflow": {"mlflow_dir": str(tmp_path / name)}}, 0.05
+        )
+        runs = train_and_register(
+            features.iloc[order].reset_index(drop=True),
+            investigations.iloc[order].reset_index(drop=True),
+            settings,
+        )
+        metrics.append(runs.set_index("flavour")[["pr_auc", "roc_auc", "brier"]].sort_index())
+    pd.testing.assert_frame_equal(metrics[0], metrics[1])
