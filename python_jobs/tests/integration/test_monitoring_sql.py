@@ -1,0 +1,315 @@
+"""The monitoring SQL, run for real by dbt on DuckDB, against an independent numpy/scipy
+computation of the same definitions (tests/monitoring_oracle.py): agreement within 1e-9.
+
+The inputs are random, built here: a reference frame profiled with ``claims_fraud.profile``
+(as training does), then scoring batches with ties on bin edges, outliers, nulls, NaN, an
+unseen category, an all-null feature, a drifted batch, a batch scored by a model version
+without a reference profile and an empty batch.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from monitoring_oracle import (
+    VolumeRules,
+    flag_rate_test,
+    ks_on_grid,
+    psi_bins,
+    psi_verdict,
+    volume_verdicts,
+)
+
+from claims_fraud.fairness import disparate_impact
+from claims_fraud.features import FeatureSpec, load_feature_spec
+from claims_fraud.profile import reference_profile, score_quantile_grid
+
+from .conftest import DbtProject, make_project
+
+pytestmark = pytest.mark.integration
+
+TOLERANCE = 1e-9
+THRESHOLDS = pd.read_csv(Path(__file__).resolve().parents[3] / "seeds/monitoring_thresholds.csv")
+T = dict(zip(THRESHOLDS["threshold_name"], THRESHOLDS["threshold_value"], strict=True))
+LEVELS = ("alpha", "beta", "gamma", "delta", "rare")
+LEVEL_P = (0.4, 0.3, 0.2, 0.095, 0.005)  # 'rare' is under 1%: pooled into OTHER
+REGIONS = ("Midwest", "Northeast", "South", "West")
+BATCHES = [f"b{i}" for i in range(1, 9)]
+DRIFTED, ALL_NULL_BATCH, NO_PROFILE_BATCH, EMPTY_BATCH = "b6", "b8", "b9", "b_empty"
+ALL_NULL_FEATURE = "days_to_payment"
+
+
+def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float = 0.0):
+    frame = {}
+    for i, column in enumerate(spec.numeric):
+        if i % 2 == 0:  # integers: many ties on the decile edges
+            values = rng.poisson(3 + 3 * drift, n).astype(float)
+        else:
+            values = np.round(rng.lognormal(3 + drift, 1, n), 2)
+        values[rng.random(n) < 0.03] = np.nan
+        if i % 5 == 1:
+            values[rng.random(n) < 0.002] = 1e12  # outliers land in the open last bin
+        frame[column] = values
+    for column in spec.boolean:
+        values = pd.array(rng.random(n) < 0.3 + 0.3 * drift, dtype="boolean")
+        values[rng.random(n) < 0.02] = pd.NA
+        frame[column] = values
+    for column in spec.categorical:
+        values = rng.choice(LEVELS, size=n, p=LEVEL_P).astype(object)
+        if drift:
+            values[rng.random(n) < 0.2] = "never_seen"
+        values[rng.random(n) < 0.02] = None
+        frame[column] = values
+    frame["gender"] = rng.choice(["female", "male", None], size=n, p=[0.5, 0.49, 0.01])
+    frame["age_group"] = rng.choice(["18-34", "35-49", "50-64", "65+"], size=n)
+    frame["member_region"] = rng.choice(REGIONS, size=n)
+    return pd.DataFrame(frame)
+
+
+@pytest.fixture(scope="module")
+def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Random reference and batches written where dbt expects its inputs, then the
+    monitoring models run for real."""
+    rng = np.random.default_rng(2026)
+    spec = load_feature_spec()
+    reference = _features(spec, 5000, rng)
+    reference_score = rng.beta(2, 8, len(reference))
+    profile = reference_profile(reference, spec, reference_score)
+    profile.insert(0, "run_id", "run-1")
+    profile.insert(0, "model_version", "1")
+    profile.insert(0, "model_name", "claims_fraud_classifier")
+    grid = score_quantile_grid(reference_score)
+    grid.insert(0, "run_id", "run-1")
+    grid.insert(0, "model_version", "1")
+    grid.insert(0, "model_name", "claims_fraud_classifier")
+
+    features, scores = [], []
+    start = datetime(2026, 3, 1)
+    for i, batch in enumerate([*BATCHES, NO_PROFILE_BATCH]):
+        n = int(rng.integers(900, 1300)) if batch != "b7" else 2600  # b7: a volume spike
+        frame = _features(spec, n, rng, drift=1.0 if batch == DRIFTED else 0.0)
+        if batch == ALL_NULL_BATCH:
+            frame[ALL_NULL_FEATURE] = np.nan
+        frame.insert(0, "claim_id", [f"{batch}-{j}" for j in range(n)])
+        probability = rng.beta(2, 8 - 4 * (batch == DRIFTED), n)
+        region_boost = np.where(frame["member_region"] == "West", 0.3, 0.0) * (batch == "b5")
+        flagged = rng.random(n) < np.clip(0.05 + region_boost, 0, 1)
+        scores.append(
+            pd.DataFrame(
+                {
+                    "claim_id": frame["claim_id"],
+                    "fraud_probability": probability,
+                    "anomaly_score": rng.gamma(2, 1.5, n),
+                    "is_flagged": flagged,
+                    "model_name": "claims_fraud_classifier",
+                    "model_version": "2" if batch == NO_PROFILE_BATCH else "1",
+                    "batch_id": batch,
+                    "scored_at": start + timedelta(days=i),
+                }
+            )
+        )
+        features.append(frame)
+    features_frame = pd.concat(features, ignore_index=True)
+    scores_frame = pd.concat(scores, ignore_index=True)
+
+    root = tmp_path_factory.mktemp("monitoring_sql")
+    project = make_project(root, root / "raw")
+    with duckdb.connect(str(project.duckdb_path)) as con:
+        for schema, name, frame in (
+            ("main_features", "fct_claim_features", features_frame),
+            ("main_ml", "fraud_scores", scores_frame),
+            ("main_ml", "ml_reference_profile", profile),
+            ("main_ml", "ml_reference_score_quantiles", grid),
+        ):
+            con.execute(f"create schema if not exists {schema}")
+            con.register("frame", frame)
+            con.execute(f"create table {schema}.{name} as select * from frame")
+            con.unregister("frame")
+    project.dbt("seed", "--select", "monitoring_thresholds", "monitoring_reference_groups")
+    project.dbt(
+        "run", "--select", "path:models/monitoring", "--vars", f"{{scoring_batch_id: {EMPTY_BATCH}}}"
+    )
+    return {
+        "project": project,
+        "spec": spec,
+        "profile": profile,
+        "grid": grid,
+        "features": features_frame,
+        "scores": scores_frame,
+    }
+
+
+def _table(project: DbtProject, name: str) -> pd.DataFrame:
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        return con.execute(f"select * from main_monitoring.{name}").df()
+
+
+def _close(actual, expected, what: str) -> None:
+    if expected is None or (isinstance(expected, float) and math.isnan(expected)):
+        assert actual is None or pd.isna(actual), f"{what}: expected null, got {actual}"
+        return
+    assert actual is not None and not pd.isna(actual), f"{what}: expected {expected}, got null"
+    assert abs(float(actual) - float(expected)) <= TOLERANCE, f"{what}: {actual} != {expected}"
+
+
+def _batch_values(data: dict, batch: str, column: str) -> pd.Series:
+    scores = data["scores"]
+    claims = scores.loc[scores["batch_id"] == batch, ["claim_id", "fraud_probability"]]
+    merged = claims.merge(data["features"], on="claim_id", how="left")
+    return merged[column]
+
+
+def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
+    project, profile = monitored["project"], monitored["profile"]
+    bins = _table(project, "mon_feature_psi_bins")
+    psi = _table(project, "mon_feature_psi").set_index(["batch_id", "feature_name"])
+    features = [*monitored["spec"].inputs, "fraud_probability"]
+    checked = 0
+    for batch in BATCHES:
+        for feature in features:
+            rows = profile[profile["feature_name"] == feature]
+            values = _batch_values(monitored, batch, feature)
+            expected = psi_bins(values, rows)
+            actual = bins[(bins["batch_id"] == batch) & (bins["feature_name"] == feature)]
+            actual = actual.sort_values("bin_index").reset_index(drop=True)
+            assert actual["bin_index"].tolist() == expected["bin_index"].tolist()
+            assert actual["current_count"].tolist() == expected["current_count"].tolist(), (
+                f"{batch} {feature}"
+            )
+            for column in ("reference_share", "current_share", "psi_contribution"):
+                diff = np.abs(actual[column].to_numpy() - expected[column].to_numpy())
+                assert diff.max() <= TOLERANCE, f"{batch} {feature} {column}: {diff.max()}"
+            verdict = psi_verdict(
+                expected, len(values), T["psi_warn"], T["psi_error"], T["psi_significance_quantile"]
+            )
+            row = psi.loc[(batch, feature)]
+            _close(row["psi"], verdict["psi"], f"psi {batch} {feature}")
+            _close(row["critical_value"], verdict["critical_value"], f"c {batch} {feature}")
+            assert row["status"] == verdict["status"], f"{batch} {feature}"
+            assert row["top_bin_index"] == verdict["top_bin_index"], f"{batch} {feature}"
+            checked += 1
+    assert checked == len(BATCHES) * len(features)
+
+
+def test_drift_and_bad_input_statuses(monitored: dict) -> None:
+    psi = _table(monitored["project"], "mon_feature_psi").set_index(["batch_id", "feature_name"])
+    numeric = monitored["spec"].numeric
+    drifted = psi.loc[DRIFTED]
+    assert (drifted.loc[list(numeric), "status"] == "error").all()
+    assert drifted.loc["fraud_probability", "status"] == "error"
+    # an all-null feature is an error (its null bin), not a NaN or a silent pass
+    all_null = psi.loc[(ALL_NULL_BATCH, ALL_NULL_FEATURE)]
+    assert all_null["status"] == "error"
+    assert all_null["current_null_share"] == 1.0
+    assert all_null["top_bin_kind"] == "null"
+    # no reference profile for model version 2, and an empty batch
+    assert set(psi.loc[NO_PROFILE_BATCH, "status"]) == {"missing_reference"}
+    assert set(psi.loc[EMPTY_BATCH, "status"]) == {"no_data"}
+    assert psi.loc[EMPTY_BATCH, "psi"].isna().all()
+    numbers = psi[["psi", "critical_value"]].to_numpy(dtype=float)
+    assert not np.isinf(numbers).any()
+
+
+def test_score_distribution_agrees_with_numpy(monitored: dict) -> None:
+    table = _table(monitored["project"], "mon_score_distribution").set_index("batch_id")
+    scores = monitored["scores"]
+    for batch in BATCHES:
+        batch_scores = scores[scores["batch_id"] == batch]
+        row = table.loc[batch]
+        probability = batch_scores["fraud_probability"].to_numpy()
+        anomaly = batch_scores["anomaly_score"].to_numpy()
+        assert row["n"] == len(batch_scores)
+        for name, values in (("fraud_probability", probability), ("anomaly_score", anomaly)):
+            _close(row[f"{name}_mean"], values.mean(), f"{batch} {name} mean")
+            _close(row[f"{name}_std"], values.std(ddof=1), f"{batch} {name} std")
+            for q in (50, 90, 95, 99):
+                _close(row[f"{name}_p{q}"], np.quantile(values, q / 100), f"{batch} {name} p{q}")
+        z, p_value = flag_rate_test(
+            int(batch_scores["is_flagged"].sum()), len(batch_scores), T["flag_budget_share"]
+        )
+        _close(row["flag_rate_z"], z, f"{batch} flag z")
+        _close(row["flag_rate_p_value"], p_value, f"{batch} flag p")
+        _close(row["ks_statistic"], ks_on_grid(probability, monitored["grid"]), f"{batch} ks")
+    assert table.loc[DRIFTED, "status"] == "error"
+    assert table.loc[NO_PROFILE_BATCH, "status"] == "missing_reference"
+    assert table.loc[EMPTY_BATCH, "status"] == "no_data"
+    assert table.loc[EMPTY_BATCH, "n"] == 0
+
+
+def test_disparate_impact_agrees_with_the_python_twin(monitored: dict) -> None:
+    table = _table(monitored["project"], "mon_disparate_impact")
+    scores, features = monitored["scores"], monitored["features"]
+    for batch in BATCHES:
+        claims = scores[scores["batch_id"] == batch].merge(features, on="claim_id")
+        for attribute in ("gender", "age_group", "member_region"):
+            expected = disparate_impact(
+                claims[attribute],
+                claims["is_flagged"].to_numpy(),
+                alpha=T["disparate_impact_alpha"],
+                band=(T["disparate_impact_lower"], T["disparate_impact_upper"]),
+                min_expected=T["min_expected_cell_count"],
+            ).set_index("group")
+            actual = table[(table["batch_id"] == batch) & (table["attribute_name"] == attribute)]
+            actual = actual.set_index("group_name")
+            assert sorted(actual.index) == sorted(expected.index)
+            for group, row in expected.iterrows():
+                got = actual.loc[group]
+                assert got["status"] == row["status"], f"{batch} {attribute} {group}"
+                assert got["reference_group"] == row["reference_group"]
+                for column in ("disparate_impact", "not_flagged_ratio", "z", "p_value"):
+                    value = row[column]
+                    _close(got[column], None if math.isinf(value) else value, f"{column} {group}")
+                for column in ("p_adjusted", "ci_low", "ci_high"):
+                    _close(got[column], row[column], f"{batch} {attribute} {group} {column}")
+    region = table[(table["batch_id"] == "b5") & (table["attribute_name"] == "member_region")]
+    assert region.set_index("group_name").loc["West", "status"] == "fail"
+    empty = table[table["batch_id"] == EMPTY_BATCH]
+    assert len(empty) == 3
+    assert set(empty["status"]) == {"insufficient_data"}
+
+
+def test_volume_agrees_with_numpy(monitored: dict) -> None:
+    table = _table(monitored["project"], "mon_data_volume")
+    rules = VolumeRules(
+        window=int(T["volume_window"]),
+        min_history=int(T["volume_min_history"]),
+        z_warn=T["volume_z_warn"],
+        z_error=T["volume_z_error"],
+        row_count_min_relative_std=T["volume_row_count_min_relative_std"],
+        null_rate_min_std=T["volume_null_rate_min_std"],
+    )
+    order = table.drop_duplicates("batch_id").sort_values(["scored_at", "batch_id"])["batch_id"]
+    order = order.tolist()
+    assert order[:8] == BATCHES
+    scores, features = monitored["scores"], monitored["features"]
+    merged = scores.merge(features, on="claim_id", how="left")
+    subjects = [("row_count", "claims")] + [
+        ("null_rate", column) for column in monitored["spec"].inputs
+    ]
+    for metric, subject in subjects:
+        series = []
+        for batch in order:
+            claims = merged[merged["batch_id"] == batch]
+            if metric == "row_count":
+                series.append(float(len(claims)))
+            else:
+                series.append(float(claims[subject].isna().mean()) if len(claims) else None)
+        expected = volume_verdicts(series, metric, rules)
+        actual = table[(table["metric_name"] == metric) & (table["subject"] == subject)]
+        actual = actual.set_index("batch_id")
+        for batch, verdict in zip(order, expected, strict=True):
+            got = actual.loc[batch]
+            assert got["status"] == verdict["status"], f"{metric} {subject} {batch}"
+            assert got["history_batches"] == verdict["history_batches"]
+            for column in ("trailing_mean", "trailing_std", "z_score"):
+                _close(got[column], verdict[column], f"{metric} {subject} {batch} {column}")
+    statuses = table.set_index(["batch_id", "metric_name", "subject"])["status"]
+    assert statuses.loc[("b7", "row_count", "claims")] == "error"  # the spike
+    assert statuses.loc[(ALL_NULL_BATCH, "null_rate", ALL_NULL_FEATURE)] == "error"
+    assert statuses.loc[(EMPTY_BATCH, "row_count", "claims")] == "no_data"
