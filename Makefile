@@ -22,8 +22,8 @@ export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow
 # make run trains when the registry has no @champion yet; TRAIN=1 forces a retrain.
 TRAIN ?= auto
 
-.PHONY: help setup data run build train train-only score mlflow-ui docs lint test test-python \
-	parse-databricks bench clean
+.PHONY: help setup data run build train train-only score monitor mlflow-ui docs lint test \
+	test-python parse-databricks bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -44,11 +44,12 @@ build: data ## dbt build (seeds, models, tests) on the local DuckDB
 	@mkdir -p $(LOCAL_DIR)
 	$(RUN) dbt build --selector features
 
-run: build ## The main job: data, dbt build, train + promote (first run or TRAIN=1), score, summary
+run: build ## The main job: data, dbt build, train + promote (first run or TRAIN=1), score, monitor, summary
 	@if [ "$(TRAIN)" = "1" ] || ! $(RUN) claims-fraud has-champion; then \
 		$(MAKE) --no-print-directory train-only; fi
 	$(RUN) dbt build --selector score
 	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH)
+	$(MAKE) --no-print-directory monitor
 
 train: build train-only ## dbt build, then train candidates (selector train) and run the promotion gate
 
@@ -58,6 +59,16 @@ train-only: | .venv/.synced
 
 score: .venv/.synced ## Score a batch with the @champion models (selector score)
 	$(RUN) dbt build --selector score
+
+# Every step runs even when one before it reports errors (the alerts job needs the verdicts,
+# the report shows them); the target then fails if any step did.
+monitor: .venv/.synced ## Monitor scored batches (selector monitor), alert (retrains on drift), write the HTML report
+	@status=0; \
+	$(RUN) dbt build --selector monitor || status=1; \
+	$(RUN) claims-fraud alerts --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) || status=1; \
+	$(RUN) claims-fraud report --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) \
+		--out $(abspath $(LOCAL_DIR))/monitoring_report.html || status=1; \
+	exit $$status
 
 mlflow-ui: .venv/.synced ## Open the local MLflow UI on http://localhost:5000
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CLAIMS_FRAUD_MLFLOW_DIR)/mlflow.db \

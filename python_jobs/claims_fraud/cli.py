@@ -7,6 +7,7 @@ Add a subcommand by writing an ``_add_<name>_arguments(parser)`` function and a 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -223,6 +224,99 @@ def _run_has_champion(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_alerts_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_warehouse_arguments(parser)
+    parser.add_argument(
+        "--batch-id", default=None, help="the batch to report (default: the latest monitored)"
+    )
+    parser.add_argument(
+        "--notify",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="an apprise channel URL (slack://..., mailto://..., json://host/path); repeatable; "
+        "default: $CLAIMS_FRAUD_ALERT_URLS, none = print only",
+    )
+    parser.add_argument(
+        "--retrain",
+        choices=("local", "databricks", "off"),
+        default=os.environ.get("CLAIMS_FRAUD_RETRAIN", "local"),
+        help="how to retrain when a PSI is at error: the local train selector, the Databricks "
+        "training job (--training-job-id), or not at all ($CLAIMS_FRAUD_RETRAIN)",
+    )
+    parser.add_argument(
+        "--training-job-id",
+        default=os.environ.get("CLAIMS_FRAUD_TRAINING_JOB_ID"),
+        help="Databricks job id of the training job ($CLAIMS_FRAUD_TRAINING_JOB_ID)",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path(os.environ.get("DBT_PROJECT_DIR", ".")),
+        help="the dbt project the local retraining runs in ($DBT_PROJECT_DIR)",
+    )
+
+
+def _run_alerts(args: argparse.Namespace) -> int:
+    from claims_fraud import alerts
+    from claims_fraud.warehouse import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(args.duckdb, default_schema="main_monitoring")
+    retrainer = None
+    if args.retrain == "local":
+
+        def promote() -> str:
+            code = main(["promote", "--duckdb", str(args.duckdb), *_mlflow_args(args)])
+            return "gate ran" if code == EXIT_OK else f"gate exited {code}"
+
+        retrainer = alerts.local_retrainer(args.project_dir, after=promote)
+    elif args.retrain == "databricks":
+        if not args.training_job_id:
+            print("claims-fraud alerts: error: --retrain databricks needs --training-job-id")
+            return EXIT_USAGE
+        retrainer = alerts.databricks_retrainer(args.training_job_id)
+    try:
+        run = alerts.run_alerts(
+            warehouse, alerts.channel_urls(args.notify), retrainer, batch_id=args.batch_id
+        )
+    except alerts.MonitoringNotRunError as exc:
+        print(f"claims-fraud alerts: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(alerts.describe(run))
+    return run.exit_code
+
+
+def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_warehouse_arguments(parser)
+    parser.add_argument(
+        "--batch-id", default=None, help="the batch to report (default: the latest monitored)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(".local/monitoring_report.html"),
+        help="where to write the self-contained HTML report",
+    )
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from claims_fraud.report import load_report_data, write_report
+    from claims_fraud.warehouse import DuckDBWarehouse, TableNotFoundError
+
+    try:
+        data = load_report_data(DuckDBWarehouse(args.duckdb))
+        path = write_report(data, args.out, batch_id=args.batch_id)
+    except (TableNotFoundError, ValueError) as exc:
+        print(f"claims-fraud report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"monitoring report: {path.resolve()}")
+    return EXIT_OK
+
+
+def _mlflow_args(args: argparse.Namespace) -> list[str]:
+    return ["--mlflow-dir", str(args.mlflow_dir)] if args.mlflow_dir else []
+
+
 SUBCOMMANDS: dict[str, Subcommand] = {
     "generate": Subcommand(
         help="write a synthetic claims dataset (Parquet + _manifest.json)",
@@ -238,6 +332,18 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         help="exit 0 when the registry has a @champion classifier, 1 when not",
         add_arguments=_add_warehouse_arguments,
         run=_run_has_champion,
+    ),
+    "alerts": Subcommand(
+        help="summarise the latest batch's monitoring verdicts, notify, trigger retraining on "
+        "drift, record to mon_alerts; exit 1 when anything is at error or fail",
+        add_arguments=_add_alerts_arguments,
+        run=_run_alerts,
+    ),
+    "report": Subcommand(
+        help="write the monitoring report (one self-contained HTML file): PSI heat map, score "
+        "distribution, disparate impact, volume, promotion history",
+        add_arguments=_add_report_arguments,
+        run=_run_report,
     ),
     "summary": Subcommand(
         help="print rows per table and quarantined lines by reason from the local DuckDB file",

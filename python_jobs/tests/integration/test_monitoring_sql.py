@@ -133,7 +133,11 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
             con.unregister("frame")
     project.dbt("seed", "--select", "monitoring_thresholds", "monitoring_reference_groups")
     project.dbt(
-        "run", "--select", "path:models/monitoring", "--vars", f"{{scoring_batch_id: {EMPTY_BATCH}}}"
+        "run",
+        "--select",
+        "path:models/monitoring",
+        "--vars",
+        f"{{scoring_batch_id: {EMPTY_BATCH}}}",
     )
     return {
         "project": project,
@@ -154,7 +158,8 @@ def _close(actual, expected, what: str) -> None:
     if expected is None or (isinstance(expected, float) and math.isnan(expected)):
         assert actual is None or pd.isna(actual), f"{what}: expected null, got {actual}"
         return
-    assert actual is not None and not pd.isna(actual), f"{what}: expected {expected}, got null"
+    assert actual is not None, f"{what}: expected {expected}, got null"
+    assert not pd.isna(actual), f"{what}: expected {expected}, got null"
     assert abs(float(actual) - float(expected)) <= TOLERANCE, f"{what}: {actual} != {expected}"
 
 
