@@ -320,10 +320,15 @@ class Delivery:
 
 
 def redact(url: str) -> str:
-    """A channel URL without secrets: scheme and host only (Slack tokens, passwords...)."""
+    """A channel URL without secrets: the scheme, and the host when it is a host name or an
+    address (apprise puts tokens where a host would be for Slack and others: those become
+    ***). Credentials, ports and paths are dropped."""
     parts = urlsplit(url)
+    if not parts.scheme:
+        return "invalid-url"
     host = parts.hostname or ""
-    return f"{parts.scheme}://{host}" if parts.scheme else "invalid-url"
+    shown = host if "." in host or host == "localhost" else "***"
+    return f"{parts.scheme}://{shown}"
 
 
 def channel_urls(explicit: Sequence[str] | None = None) -> list[str]:
