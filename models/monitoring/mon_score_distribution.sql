@@ -19,9 +19,10 @@
       F(v) the batch's share of scores <= v and F(v-) its share < v.
     - score_psi: the PSI of fraud_probability (mon_feature_psi_bins), same critical value
       and verdict as mon_feature_psi.
-    - status: no_data, missing_reference, error (score PSI error), warn (score PSI warn, or
-      the flag rate significantly off the budget by at least flag_rate_tolerance),
-      insufficient_evidence (score PSI), ok.
+    - status: no_data, missing_reference, error (score PSI error), warn (score PSI warn, or a
+      flag rate significantly off the budget and at least flag_rate_max_ratio times above or
+      below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
+      Flags cluster in time (fraud rings), so the binomial test alone is too eager.
 #}
 
 with
@@ -37,7 +38,7 @@ thresholds as (
     select
         {{ threshold_columns([
             'psi_warn', 'psi_error', 'psi_significance_quantile', 'flag_budget_share',
-            'flag_rate_tolerance', 'disparate_impact_alpha']) }}
+            'flag_rate_max_ratio', 'disparate_impact_alpha']) }}
     from {{ ref('monitoring_thresholds') }}
 
 ),
@@ -188,7 +189,7 @@ measured as (
         (grid_count.n_grid_points is not null) as has_reference_grid,
         thresholds.psi_warn,
         thresholds.psi_error,
-        thresholds.flag_rate_tolerance,
+        thresholds.flag_rate_max_ratio,
         thresholds.disparate_impact_alpha as alpha
     from batches
     cross join thresholds
@@ -250,7 +251,13 @@ select
         when score_psi_status = 'error' then 'error'
         when
             score_psi_status = 'warn'
-            or (flag_rate_p_value < alpha and abs(flag_rate - expected_flag_rate) >= flag_rate_tolerance)
+            or (
+                flag_rate_p_value < alpha
+                and (
+                    flag_rate >= expected_flag_rate * flag_rate_max_ratio
+                    or flag_rate <= expected_flag_rate / flag_rate_max_ratio
+                )
+            )
             then 'warn'
         when score_psi_status = 'insufficient_evidence' then 'insufficient_evidence'
         else 'ok'

@@ -464,9 +464,7 @@ def _score_bars(bins: pd.DataFrame) -> str:
             _text(left - 6, y + 4, f"{round(100 * tick, 6):g}%", 10, "end"),
         ]
     for j, (_, row) in enumerate(bins.iterrows()):
-        label = bin_label(
-            row["bin_kind"], row["lower_bound"], row["upper_bound"], row.get("level")
-        )
+        label = bin_label(row["bin_kind"], row["lower_bound"], row["upper_bound"], row.get("level"))
         x0 = left + j * group_w + (group_w - 2 * bar_w) / 2
         for k, (column, name, colour) in enumerate(series):
             bar_h = plot_h * (_float(row[column]) or 0.0) / y_max

@@ -318,3 +318,31 @@ def test_volume_agrees_with_numpy(monitored: dict) -> None:
     assert statuses.loc[("b7", "row_count", "claims")] == "error"  # the spike
     assert statuses.loc[(ALL_NULL_BATCH, "null_rate", ALL_NULL_FEATURE)] == "error"
     assert statuses.loc[(EMPTY_BATCH, "row_count", "claims")] == "no_data"
+
+
+def test_status_tests_map_statuses_to_dbt_severities(monitored: dict) -> None:
+    """The latest batch is the empty one: every PSI row is no_data (an error status) and every
+    disparate impact row insufficient_data (a warn status)."""
+    project = monitored["project"]
+    project.dbt(
+        "test",
+        "--select",
+        "mon_feature_psi",
+        "mon_disparate_impact",
+        "--exclude",
+        "test_type:unit",
+        check=False,
+    )
+    results = {
+        result["unique_id"].split(".")[2]: result for result in project.run_results()["results"]
+    }
+    psi = results["psi_within_mon_feature_psi_"]
+    assert psi["status"] == "fail"
+    assert psi["failures"] == len(monitored["spec"].inputs) + 1  # the features and the score
+    fairness = results["disparate_impact_within_mon_disparate_impact_"]
+    assert fairness["status"] == "warn"
+    assert fairness["failures"] == 3  # one row per protected attribute
+    assert (
+        results["unique_combination_of_columns_mon_feature_psi_batch_id__feature_name"]["status"]
+        == "pass"
+    )

@@ -1,0 +1,262 @@
+"""Monitoring scenarios with the generator's knobs, run through the real pipeline: claims
+generated from the session dataset's seed (the same population the champion was trained on)
+with a knob turned, built into features, scored by that champion, monitored by the SQL
+models and turned into alerts.
+
+- ten batches without drift (ten 64-day ingestion windows of the session dataset from
+  April 2024 to the end of its service period; the first 90 days are left out because the
+  members' claim histories are still filling up there, a real shift of
+  member_claims_prior_90d, and so is the run-off after the last service date, where only
+  late-paid claims arrive): no warn or error from PSI, the score distribution or volume,
+  and no disparate impact failure for gender;
+- a drifted batch (charges and units, generator drift knob): error on the drifted features
+  and on no feature the drift does not touch; the alerts job exits 1, sends to a webhook,
+  records everything in mon_alerts and retrains through the train selector;
+- a batch whose flags depend on region (generator bias knob): DI fail for region, pass for
+  gender.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from claims_fraud.cli import main as cli_main
+from claims_fraud.score import load_champions, score_batch, select_batch
+from claims_fraud.tracking import MlflowSettings
+from claims_fraud.training_job import to_pandas
+from claims_fraud.warehouse import DuckDBWarehouse
+
+from .conftest import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project
+
+pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).with_name("claims-fraud"))
+# Features the drift knob moves (charges x exp(0.3 strength), extra units) ...
+DRIFTED = {"total_charge_amount", "total_allowed_amount", "total_paid_amount"}
+# ... and features it cannot touch (no charge, unit or minute in them).
+UNTOUCHED = {
+    "claim_type",
+    "rendering_specialty",
+    "line_count",
+    "max_em_level",
+    "member_claims_prior_30d",
+    "member_claims_prior_90d",
+    "is_weekend_service",
+    "days_to_payment",
+    "has_duplicate_service",
+    "allowed_to_charge_ratio",
+    "modifier_59_25_line_share",
+}
+WARN_OR_ERROR = ("warn", "error", "no_data", "missing_reference")
+
+
+@pytest.fixture(scope="module")
+def scenario(
+    tmp_path_factory: pytest.TempPathFactory, trained_project: DbtProject
+) -> Callable[..., DbtProject]:
+    """A new project on freshly generated claims (generator options as keyword arguments),
+    scored by a copy of the session's trained registry, features built."""
+
+    def _make(name: str, **options: str) -> DbtProject:
+        root = tmp_path_factory.mktemp(name)
+        raw = root / "raw"
+        arguments = ["--lines", str(TEST_LINES), "--seed", str(TEST_SEED)]
+        for option, value in options.items():
+            arguments += [f"--{option.replace('_', '-')}", value]
+        assert cli_main(["generate", *arguments, "--out", str(raw), "--no-progress"]) == 0
+        project = make_project(root, raw)
+        shutil.copytree(trained_project.mlflow_dir, project.mlflow_dir)
+        project.dbt("build", "--selector", "features")
+        return project
+
+    return _make
+
+
+def _score_and_monitor(project: DbtProject, batch: str) -> dict[str, dict]:
+    """Score every claim as ``batch`` and monitor it; the status tests' results by name."""
+    variables = json.dumps({"scoring_batch_id": batch})
+    project.dbt("build", "--selector", "score", "--vars", variables)
+    # The status tests may fail the build on purpose; the tables are what is checked.
+    project.dbt("build", "--selector", "monitor", "--vars", variables, check=False)
+    return {
+        result["unique_id"].split(".")[2]: result
+        for result in project.run_results()["results"]
+        if result["unique_id"].startswith("test.")
+    }
+
+
+def _statuses(project: DbtProject, table: str, batch: str, key: str) -> dict[str, str]:
+    rows = project.query(
+        f"select {key}, status from main_monitoring.{table} where batch_id = '{batch}'"
+    )
+    return dict(rows)
+
+
+def _copy(project: DbtProject, root: Path) -> DbtProject:
+    """A private copy of a built project's DuckDB file and MLflow store."""
+    copy = make_project(root, project.raw_dir)
+    shutil.copy(project.duckdb_path, copy.duckdb_path)
+    shutil.copytree(project.mlflow_dir, copy.mlflow_dir)
+    return copy
+
+
+def test_ten_batches_without_drift_raise_nothing(
+    tmp_path: Path, trained_project: DbtProject
+) -> None:
+    project = _copy(trained_project, tmp_path / "no_drift")
+    champions = load_champions(MlflowSettings.local(project.mlflow_dir))
+    with duckdb.connect(str(project.duckdb_path)) as con:
+        features = to_pandas(con.sql("select * from main_features.fct_claim_features"))
+        con.execute("delete from main_ml.fraud_scores")
+    # Ten batches scored by the real champion (as the fraud_scores model does), monitored in
+    # one dbt run: the incremental models pick up every new batch.
+    first, scored_at = date(2024, 4, 1), datetime(2026, 6, 1)
+    batches = []
+    for i in range(10):
+        start, end = first + timedelta(days=64 * i), first + timedelta(days=64 * (i + 1))
+        claims = select_batch(features, start.isoformat(), end.isoformat())
+        at = scored_at + timedelta(days=i)
+        batches.append(score_batch(claims, champions, f"w{i:02d}", scored_at=at))
+    DuckDBWarehouse(project.duckdb_path).append("fraud_scores", pd.concat(batches))
+    # check=False: disparate impact may fail the build (see below); drift must not.
+    project.dbt("build", "--selector", "monitor", "--vars", "{scoring_batch_id: w09}", check=False)
+    results = {
+        result["unique_id"].split(".")[2]: result["status"]
+        for result in project.run_results()["results"]
+    }
+    assert results["psi_within_mon_feature_psi_"] == "pass"
+    assert results["score_distribution_stable_mon_score_distribution_"] == "pass"
+    assert results["volume_stable_mon_data_volume_"] == "pass"
+    assert results["mon_data_volume"] == "success"
+
+    sizes = project.query("select batch_id, n from main_monitoring.mon_score_distribution")
+    assert len(sizes) == 10
+    assert min(n for _, n in sizes) > 500
+    findings = project.query(
+        "select 'psi', batch_id, feature_name, status from main_monitoring.mon_feature_psi "
+        "union all select 'score', batch_id, '', status "
+        "from main_monitoring.mon_score_distribution "
+        "union all select 'volume', batch_id, subject, status "
+        "from main_monitoring.mon_data_volume"
+    )
+    raised = [row for row in findings if row[3] in WARN_OR_ERROR]
+    assert raised == []
+    judged = [row for row in findings if row[0] == "volume" and row[3] == "ok"]
+    assert len(judged) >= 5  # the last batches had enough history for a real verdict
+    # Fraud is not gendered in the generator, so gender never fails. Region and age groups
+    # can: rings make flags cluster by provider and place within a 64-day window, a real
+    # disparity in that batch that a test treating claims as independent picks up.
+    failed = project.query(
+        "select batch_id, group_name from main_monitoring.mon_disparate_impact "
+        "where status = 'fail' and attribute_name = 'gender'"
+    )
+    assert failed == []
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []  # noqa: RUF012 - shared with the test on purpose
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append({"path": self.path, "body": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"json://127.0.0.1:{server.server_port}/alerts"
+    server.shutdown()
+
+
+def test_drifted_batch_errors_on_drifted_features_alerts_and_retrains(
+    scenario: Callable[..., DbtProject], webhook: str
+) -> None:
+    project = scenario("drift", drift_start="2024-01-02", drift_strength="3")
+    tests = _score_and_monitor(project, "drifted")
+    psi = _statuses(project, "mon_feature_psi", "drifted", "feature_name")
+    errors = {feature for feature, status in psi.items() if status == "error"}
+    assert errors >= DRIFTED
+    assert not errors & UNTOUCHED
+    # the status test errors, and counts the rows at error
+    psi_test = tests["psi_within_mon_feature_psi_"]
+    assert psi_test["status"] == "fail"
+    assert psi_test["failures"] == len(errors)
+
+    result = subprocess.run(
+        [
+            CLI,
+            "alerts",
+            "--duckdb",
+            str(project.duckdb_path),
+            "--mlflow-dir",
+            str(project.mlflow_dir),
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--notify",
+            webhook,
+            "--notify",
+            "json://127.0.0.1:9/unreachable",
+        ],
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "total_charge_amount: PSI" in result.stdout
+    assert "driven by bin" in result.stdout
+    # the webhook got the summary; the unreachable channel is reported, not fatal
+    assert len(_Hook.received) == 1
+    assert "total_charge_amount" in _Hook.received[0]["body"]["message"]
+    assert "channel json://127.0.0.1: NOT sent" in result.stdout
+    alerts = project.query(
+        "select alert_type, severity, subject, delivered from main_monitoring.mon_alerts"
+    )
+    kinds = {(kind, subject) for kind, _, subject, _ in alerts}
+    assert ("feature_drift", "total_charge_amount") in kinds
+    assert {row[3] for row in alerts} == {False}  # one of two channels was down
+    trigger = [row for row in alerts if row[0] == "retrain_trigger"]
+    assert len(trigger) == 1
+    assert trigger[0][1] == "info", result.stdout
+    # the train selector really ran: a new training run was recorded
+    assert project.scalar("select count(*) from main_ml.ml_training_runs") >= 1
+    assert "`dbt build --selector train` exited 0" in result.stdout
+
+
+def test_flags_depending_on_region_fail_region_and_pass_gender(
+    scenario: Callable[..., DbtProject],
+) -> None:
+    project = scenario("bias", bias_attribute="region", bias_group="West", bias_factor="4")
+    tests = _score_and_monitor(project, "biased")
+    assert tests["disparate_impact_within_mon_disparate_impact_"]["status"] == "fail"
+    rows = project.query(
+        "select attribute_name, group_name, status, disparate_impact "
+        "from main_monitoring.mon_disparate_impact where batch_id = 'biased'"
+    )
+    status = {(attribute, group): state for attribute, group, state, _ in rows}
+    assert status[("member_region", "West")] == "fail"
+    gender = {group: state for (attribute, group), state in status.items() if attribute == "gender"}
+    assert gender["male"] == "pass"
+    assert gender["female"] == "pass"
+    assert "fail" not in gender.values()
