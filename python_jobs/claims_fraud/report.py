@@ -748,10 +748,13 @@ def _promotion_section(data: ReportData) -> str:
 
 def _alerts_section(data: ReportData, batch_id: str | None) -> str:
     rows = _of_batch(data.alerts, batch_id)
+    if "created_at" in rows.columns and not rows.empty:
+        # every alerts run appends its alerts: show the latest run's, without its summary row
+        rows = rows[rows["created_at"] == rows["created_at"].max()]
+    if "alert_type" in rows.columns:
+        rows = rows[rows["alert_type"] != "batch_summary"]
     if rows.empty:
         return _empty("No alert raised for this batch.")
-    if "created_at" in rows.columns:
-        rows = rows.sort_values("created_at")
     columns = ["created_at", "alert_type", "severity", "subject", "message"]
     return _table(
         columns,

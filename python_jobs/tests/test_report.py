@@ -532,3 +532,23 @@ def test_missing_monitoring_table_names_it(tmp_path: Path) -> None:
     make_warehouse(path, sample(), tables)
     with pytest.raises(TableNotFoundError, match=r"mon_data_volume.*make monitor"):
         load_report_data(DuckDBWarehouse(path))
+
+
+def test_alerts_show_the_latest_run_without_its_summary_row() -> None:
+    earlier, later = T0 + timedelta(days=14), T0 + timedelta(days=15)
+    runs = pd.DataFrame(
+        {
+            "alert_id": ["r1a", "r1b", "r2a", "r2b"],
+            "batch_id": ["b3"] * 4,
+            "created_at": [earlier, earlier, later, later],
+            "alert_type": ["batch_summary", "volume", "batch_summary", "feature_drift"],
+            "severity": ["warn", "warn", "error", "error"],
+            "subject": ["b3", "row_count:claims", "b3", "amount"],
+            "message": ["summary one", "volume moved", "summary two", "PSI 0.27 >= 0.25"],
+        }
+    )
+    data = ReportData(**{**sample().__dict__, "alerts": runs})
+    alerts_html = section(render_report(data, generated_at=T0), "alerts")
+    assert "PSI 0.27" in alerts_html
+    assert "volume moved" not in alerts_html  # an earlier run's alert
+    assert "summary two" not in alerts_html
