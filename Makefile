@@ -97,8 +97,9 @@ test-python: .venv/.synced ## pytest: generator, integration (real dbt on DuckDB
 
 test: lint parse-databricks test-python ## The whole suite (what CI runs)
 
-bench: .venv/.synced ## Time the generator and dbt build at 1M and 10M lines (not part of test)
+bench: .venv/.synced ## Time generator, dbt build, ML and monitoring at 1M/10M (not part of test)
 	$(RUN) python -m claims_fraud.bench --lines 1000000 10000000
+	$(RUN) python -m claims_fraud.bench_monitor --claims 1000000
 
 clean: ## Remove local state (DuckDB, raw data, dbt target)
 	rm -rf $(LOCAL_DIR) target logs

@@ -17,12 +17,18 @@
     bins stay finite; contribution = (q - p) * ln(q / p).
 #}
 {%- set features = monitored_features() %}
+{#- Range bins per feature the SQL reads (the score has 20; deciles at most 10). #}
+{%- set max_range_bins = 20 %}
+{%- set numeric_names = features | selectattr('type', 'equalto', 'numeric') | map(attribute='name') | list + ['fraud_probability'] %}
 
 with
 
 batches as (
 
-    {{ batches_to_monitor(ref('mon_batches')) }}
+    select
+        to_monitor.*,
+        row_number() over (order by to_monitor.batch_id) as batch_key
+    from ({{ batches_to_monitor(ref('mon_batches')) }}) as to_monitor
 
 ),
 
@@ -32,9 +38,8 @@ scored as (
         {%- for feature in features %}
             claims.{{ feature.name }},
         {%- endfor %}
-        scores.batch_id,
+        batches.batch_key,
         batches.model_version,
-        batches.scored_at,
         scores.fraud_probability
     from {{ ref('fraud_scores') }} as scores
     inner join batches
@@ -42,36 +47,6 @@ scored as (
     -- left join: a scored claim missing from the features counts in every NULL bin
     left join {{ ref('fct_claim_features') }} as claims
         on scores.claim_id = claims.claim_id
-
-),
-
-long_values as (
-
-    {%- for feature in features %}
-        select
-            batch_id,
-            model_version,
-            '{{ feature.name }}' as feature_name,
-            {%- if feature.type == 'numeric' %}
-                cast({{ feature.name }} as double) as numeric_value,
-                cast(null as {{ dbt.type_string() }}) as level_value,
-                ({{ feature.name }} is null or isnan(cast({{ feature.name }} as double))) as is_null
-            {%- else %}
-                cast(null as double) as numeric_value,
-                {{ level_text(feature.name, feature.type) }} as level_value,
-                ({{ feature.name }} is null) as is_null
-            {%- endif %}
-        from scored
-        union all
-    {%- endfor %}
-    select
-        batch_id,
-        model_version,
-        'fraud_probability' as feature_name,
-        cast(fraud_probability as double) as numeric_value,
-        cast(null as {{ dbt.type_string() }}) as level_value,
-        (fraud_probability is null or isnan(cast(fraud_probability as double))) as is_null
-    from scored
 
 ),
 
@@ -92,7 +67,7 @@ profile as (
 
 ),
 
-special_bins as (
+feature_bins as (
 
     select
         model_version,
@@ -104,89 +79,148 @@ special_bins as (
 
 ),
 
-range_assigned as (
+-- One row per model version: for every numeric feature (and the score) its null bin and the
+-- upper edges of its range bins, which are bins 0, 1, ... in order (the profile contract).
+numeric_edges as (
 
     select
-        long_values.batch_id,
-        long_values.feature_name,
-        profile.bin_index
-    from long_values
-    inner join profile
-        on
-            long_values.model_version = profile.model_version
-            and long_values.feature_name = profile.feature_name
-            and profile.bin_kind = 'range'
-            and (profile.lower_bound is null or long_values.numeric_value > profile.lower_bound)
-            and (profile.upper_bound is null or long_values.numeric_value <= profile.upper_bound)
-    where not long_values.is_null and long_values.numeric_value is not null
+        model_version
+        {%- for name in numeric_names %},
+            max(case when feature_name = '{{ name }}' and bin_kind = 'null' then bin_index end)
+                as {{ name }}__null_bin
+            {%- for edge in range(max_range_bins - 1) %},
+                max(
+                    case
+                        when feature_name = '{{ name }}' and bin_kind = 'range' and bin_index = {{ edge }}
+                            then upper_bound
+                    end
+                ) as {{ name }}__edge_{{ edge }}
+            {%- endfor %}
+        {%- endfor %}
+    from profile
+    group by model_version
+
+),
+
+-- A value's range bin is the number of edges below it: bins are (lower, upper], so a value
+-- on an edge stays in the bin that ends there, and an outlier lands in an open outer bin.
+-- NULL and NaN go to the null bin. Counted per feature, then stacked.
+numeric_counts as (
+
+    {%- for name in numeric_names %}
+        select
+            batch_key,
+            '{{ name }}' as feature_name,
+            bin_index,
+            count(*) as n_values
+        from (
+            select
+                scored.batch_key,
+                case
+                    when scored.{{ name }} is null or isnan(cast(scored.{{ name }} as double))
+                        then numeric_edges.{{ name }}__null_bin
+                    else {{ edges_below(
+                        'cast(scored.' ~ name ~ ' as double)',
+                        'numeric_edges.' ~ name ~ '__edge_',
+                        max_range_bins - 1) }}
+                end as bin_index
+            from scored
+            inner join numeric_edges
+                on scored.model_version = numeric_edges.model_version
+            where numeric_edges.{{ name }}__null_bin is not null
+        ) as binned
+        group by batch_key, bin_index
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+
+),
+
+level_values as (
+
+    {%- for feature in features if feature.type != 'numeric' %}
+        select
+            batch_key,
+            model_version,
+            '{{ feature.name }}' as feature_name,
+            {{ level_text(feature.name, feature.type) }} as level_value
+        from scored
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- else %}
+        select
+            batch_key,
+            model_version,
+            cast(null as {{ dbt.type_string() }}) as feature_name,
+            cast(null as {{ dbt.type_string() }}) as level_value
+        from scored
+        where 1 = 0
+    {%- endfor %}
 
 ),
 
 level_counts as (
 
     select
-        batch_id,
+        batch_key,
         model_version,
         feature_name,
         level_value,
-        is_null,
         count(*) as n_values
-    from long_values
-    where is_null or numeric_value is null
-    group by batch_id, model_version, feature_name, level_value, is_null
+    from level_values
+    group by batch_key, model_version, feature_name, level_value
 
 ),
 
 level_assigned as (
 
     select
-        level_counts.batch_id,
+        level_counts.batch_key,
         level_counts.feature_name,
         level_counts.n_values,
-        coalesce(
-            case when level_counts.is_null then special_bins.null_bin end,
-            profile.bin_index,
-            special_bins.other_bin
-        ) as bin_index
+        case
+            when level_counts.level_value is null then feature_bins.null_bin
+            else coalesce(profile.bin_index, feature_bins.other_bin)
+        end as bin_index
     from level_counts
-    inner join special_bins
+    inner join feature_bins
         on
-            level_counts.model_version = special_bins.model_version
-            and level_counts.feature_name = special_bins.feature_name
+            level_counts.model_version = feature_bins.model_version
+            and level_counts.feature_name = feature_bins.feature_name
     left join profile
         on
             level_counts.model_version = profile.model_version
             and level_counts.feature_name = profile.feature_name
             and profile.bin_kind = 'level'
             and level_counts.level_value = profile.level
-            and not level_counts.is_null
 
 ),
 
 current_counts as (
 
     select
-        batch_id,
+        batch_key,
         feature_name,
         bin_index,
         cast(sum(n_values) as bigint) as current_count
     from (
         select
-            batch_id,
+            batch_key,
             feature_name,
             bin_index,
-            count(*) as n_values
-        from range_assigned
-        group by batch_id, feature_name, bin_index
+            n_values
+        from numeric_counts
         union all
         select
-            batch_id,
+            batch_key,
             feature_name,
             bin_index,
             n_values
         from level_assigned
     ) as assigned
-    group by batch_id, feature_name, bin_index
+    group by batch_key, feature_name, bin_index
 
 ),
 
@@ -215,7 +249,7 @@ bins as (
         on batches.model_version = profile.model_version
     left join current_counts
         on
-            batches.batch_id = current_counts.batch_id
+            batches.batch_key = current_counts.batch_key
             and profile.feature_name = current_counts.feature_name
             and profile.bin_index = current_counts.bin_index
     where profile.feature_name in (

@@ -90,17 +90,71 @@ grid as (
 
 ),
 
-grid_points as (
+-- F(v) on the grid without a grid x batch join: scores and grid points sorted together, a
+-- grid point after the scores equal to it counts them (<=); the ties give F(v-) (<).
+ks_sorted as (
+
+    select
+        batch_id,
+        fraud_probability as value,  -- noqa: RF04
+        cast(null as double) as quantile,
+        0 as is_grid_point
+    from scores
+    where fraud_probability is not null
+    union all
+    select
+        batch_id,
+        value,
+        quantile,
+        1 as is_grid_point
+    from grid
+
+),
+
+ks_cumulative as (
+
+    select
+        batch_id,
+        value,
+        quantile,
+        is_grid_point,
+        sum(1 - is_grid_point) over (
+            partition by batch_id
+            order by value asc, is_grid_point asc
+            rows between unbounded preceding and current row
+        ) as n_at_or_below
+    from ks_sorted
+
+),
+
+grid_ties as (
 
     select
         grid.batch_id,
         grid.quantile,
-        sum(case when scores.fraud_probability <= grid.value then 1 else 0 end) as n_at_or_below,
-        sum(case when scores.fraud_probability < grid.value then 1 else 0 end) as n_below
+        count(*) as n_equal
     from grid
     inner join scores
-        on grid.batch_id = scores.batch_id
+        on
+            grid.batch_id = scores.batch_id
+            and grid.value = scores.fraud_probability
     group by grid.batch_id, grid.quantile
+
+),
+
+grid_points as (
+
+    select
+        ks_cumulative.batch_id,
+        ks_cumulative.quantile,
+        ks_cumulative.n_at_or_below,
+        ks_cumulative.n_at_or_below - coalesce(grid_ties.n_equal, 0) as n_below
+    from ks_cumulative
+    left join grid_ties
+        on
+            ks_cumulative.batch_id = grid_ties.batch_id
+            and ks_cumulative.quantile = grid_ties.quantile
+    where ks_cumulative.is_grid_point = 1
 
 ),
 

