@@ -105,31 +105,56 @@ numeric_edges as (
 -- A value's range bin is the number of edges below it: bins are (lower, upper], so a value
 -- on an edge stays in the bin that ends there, and an outlier lands in an open outer bin.
 -- NULL and NaN go to the null bin. Counted per feature, then stacked.
+-- Every numeric feature binned in one pass over the batch: one bin column per feature, and
+-- one grouping set per feature counts the claims per bin.
+numeric_binned as (
+
+    select
+        {%- for name in numeric_names %}
+            case
+                when numeric_edges.{{ name }}__null_bin is null then null
+                when scored.{{ name }} is null or isnan(cast(scored.{{ name }} as double))
+                    then numeric_edges.{{ name }}__null_bin
+                else {{ edges_below(
+                    'cast(scored.' ~ name ~ ' as double)',
+                    'numeric_edges.' ~ name ~ '__edge_',
+                    max_range_bins - 1) }}
+            end as {{ name }}__bin,
+        {%- endfor %}
+        scored.batch_key
+    from scored
+    inner join numeric_edges
+        on scored.model_version = numeric_edges.model_version
+
+),
+
+numeric_grouped as (
+
+    select
+        {%- for name in numeric_names %}
+            {{ name }}__bin,
+        {%- endfor %}
+        batch_key,
+        count(*) as n_values
+    from numeric_binned
+    group by grouping sets (
+        {%- for name in numeric_names %}
+            (batch_key, {{ name }}__bin){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
+
+),
+
 numeric_counts as (
 
     {%- for name in numeric_names %}
         select
             batch_key,
             '{{ name }}' as feature_name,
-            bin_index,
-            count(*) as n_values
-        from (
-            select
-                scored.batch_key,
-                case
-                    when scored.{{ name }} is null or isnan(cast(scored.{{ name }} as double))
-                        then numeric_edges.{{ name }}__null_bin
-                    else {{ edges_below(
-                        'cast(scored.' ~ name ~ ' as double)',
-                        'numeric_edges.' ~ name ~ '__edge_',
-                        max_range_bins - 1) }}
-                end as bin_index
-            from scored
-            inner join numeric_edges
-                on scored.model_version = numeric_edges.model_version
-            where numeric_edges.{{ name }}__null_bin is not null
-        ) as binned
-        group by batch_key, bin_index
+            {{ name }}__bin as bin_index,
+            n_values
+        from numeric_grouped
+        where {{ name }}__bin is not null
         {%- if not loop.last %}
             union all
         {%- endif %}
