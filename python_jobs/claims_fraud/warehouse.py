@@ -1,8 +1,9 @@
-"""Where the companion jobs (promote, later alerts) read and write tables outside dbt.
+"""Where the companion jobs (promote, alerts, report) read and write tables outside dbt.
 
 dbt owns the tables; these jobs only read what dbt built and append their own audit rows
-(`ml_promotion_decisions`). Locally that is the DuckDB file; on Databricks it is the Spark
-session of the job cluster, with tables under `<catalog>.<schema>`.
+(`ml_promotion_decisions`, `mon_alerts`). Locally that is the DuckDB file; on Databricks it is
+the Spark session of the job cluster, with tables under `<catalog>.<schema>` and the
+`<schema>_*` schemas dbt creates beside it.
 """
 
 from __future__ import annotations
@@ -76,18 +77,56 @@ class DuckDBWarehouse:
 
 @dataclass(frozen=True)
 class SparkWarehouse:
-    """Unity Catalog tables through the job cluster's Spark session (Databricks targets)."""
+    """Tables of a catalog through a Spark session (Databricks job clusters, or a local Spark).
+
+    dbt writes custom schemas beside the target schema (``<schema>_ml``,
+    ``<schema>_monitoring``, ...), so a table is found by name among the target schema and
+    those, as DuckDBWarehouse does; a new table goes to ``default_schema`` (a suffix such as
+    ``monitoring``, or none for the target schema itself).
+    """
 
     spark: object
     catalog: str
     schema: str
+    default_schema: str | None = "ml"
 
-    def _name(self, table: str) -> str:
-        return f"`{self.catalog}`.`{self.schema}`.`{table}`"
+    def _sql(self, statement: str) -> list:
+        return self.spark.sql(statement).collect()  # type: ignore[attr-defined]
+
+    def _name(self, schema: str, table: str) -> str:
+        return f"`{self.catalog}`.`{schema}`.`{table}`"
+
+    def _schema_of(self, table: str) -> str | None:
+        schemas = [row[0] for row in self._sql(f"show schemas in `{self.catalog}`")]
+        candidates = sorted(
+            name for name in schemas if name == self.schema or name.startswith(f"{self.schema}_")
+        )
+        found = [
+            name
+            for name in candidates
+            if self.spark.catalog.tableExists(f"{self.catalog}.{name}.{table}")  # type: ignore[attr-defined]
+        ]
+        if len(found) > 1:
+            raise LookupError(
+                f"table {table} exists in several schemas of {self.catalog}: {', '.join(found)}"
+            )
+        return found[0] if found else None
 
     def read(self, table: str) -> pd.DataFrame:
-        return self.spark.table(self._name(table)).toPandas()  # type: ignore[attr-defined]
+        schema = self._schema_of(table)
+        if schema is None:
+            raise TableNotFoundError(
+                f"table {table} not found in {self.catalog}.{self.schema} or its "
+                f"{self.schema}_* schemas"
+            )
+        return self.spark.table(self._name(schema, table)).toPandas()  # type: ignore[attr-defined]
 
     def append(self, table: str, frame: pd.DataFrame) -> None:
+        schema = self._schema_of(table)
+        if schema is None:
+            schema = f"{self.schema}_{self.default_schema}" if self.default_schema else self.schema
+            self._sql(f"create schema if not exists `{self.catalog}`.`{schema}`")
         rows = self.spark.createDataFrame(frame)  # type: ignore[attr-defined]
-        rows.write.mode("append").option("mergeSchema", "true").saveAsTable(self._name(table))
+        rows.write.mode("append").option("mergeSchema", "true").saveAsTable(
+            self._name(schema, table)
+        )
