@@ -23,7 +23,7 @@ export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow
 TRAIN ?= auto
 
 .PHONY: help setup data run build train train-only score monitor mlflow-ui docs lint test \
-	test-python parse-databricks bench clean
+	test-python parse-databricks bench clean validate-workflows secrets pre-commit
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -94,6 +94,15 @@ parse-databricks: .venv/.synced ## dbt parse for every Databricks target, offlin
 
 test-python: .venv/.synced ## pytest: generator, integration (real dbt on DuckDB), bad input
 	$(RUN) pytest
+
+validate-workflows: .venv/.synced ## GitHub workflows against the vendored SchemaStore schema
+	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+secrets: .venv/.synced ## detect-secrets on every tracked file against .secrets.baseline
+	git ls-files -z | xargs -0 $(RUN) detect-secrets-hook --baseline .secrets.baseline
+
+pre-commit: .venv/.synced ## Install the git pre-commit hooks (local, offline)
+	$(RUN) pre-commit install
 
 test: lint parse-databricks test-python ## The whole suite (what CI runs)
 
