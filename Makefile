@@ -23,7 +23,8 @@ export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow
 TRAIN ?= auto
 
 .PHONY: help setup data run build train train-only score monitor mlflow-ui docs lint test \
-	test-python parse-databricks bench clean validate-workflows secrets pre-commit
+	test-python parse-databricks bench clean validate-workflows secrets pre-commit \
+	validate-bundle test-spark
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -44,12 +45,21 @@ build: data ## dbt build (seeds, models, tests) on the local DuckDB
 	@mkdir -p $(LOCAL_DIR)
 	$(RUN) dbt build --selector features
 
-run: build ## The main job: data, dbt build, train + promote (first run or TRAIN=1), score, monitor, summary
-	@if [ "$(TRAIN)" = "1" ] || ! $(RUN) claims-fraud has-champion; then \
-		$(MAKE) --no-print-directory train-only; fi
-	$(RUN) dbt build --selector score
-	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH)
-	$(MAKE) --no-print-directory monitor
+# The main job is the bundle's task graph (resources/*.yml) on the local target: the training
+# job first when the registry has no @champion (or TRAIN=1), then the pipeline job
+# (features, score, monitor, alerts, report); a summary at the end.
+run: data ## The main job: the bundle's training (first run or TRAIN=1) and pipeline jobs on DuckDB, then a summary
+	@mkdir -p $(LOCAL_DIR)
+	@skip=""; \
+	if [ "$(TRAIN)" = "1" ] || ! $(RUN) claims-fraud has-champion; then \
+		$(RUN) dbt build --selector features; \
+		$(RUN) claims-fraud bundle run claims_fraud_training --local-dir $(LOCAL_DIR); \
+		skip="--skip dbt_features"; \
+	fi; \
+	status=0; \
+	$(RUN) claims-fraud bundle run claims_fraud_pipeline --local-dir $(LOCAL_DIR) $$skip || status=1; \
+	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) || status=1; \
+	exit $$status
 
 train: build train-only ## dbt build, then train candidates (selector train) and run the promotion gate
 
@@ -95,6 +105,12 @@ parse-databricks: .venv/.synced ## dbt parse for every Databricks target, offlin
 test-python: .venv/.synced ## pytest: generator, integration (real dbt on DuckDB), bad input
 	$(RUN) pytest
 
+validate-bundle: .venv/.synced ## databricks.yml + resources/ offline, every target (schema, Job.from_dict, selectors, entry points)
+	$(RUN) claims-fraud bundle validate
+
+test-spark: .venv/.synced ## SQL portability on a local Spark 4 session (Java 17): seeds, models, tests, monitoring == DuckDB
+	$(RUN) pytest -m spark python_jobs/tests/spark
+
 validate-workflows: .venv/.synced ## GitHub workflows against the vendored SchemaStore schema
 	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
@@ -104,7 +120,7 @@ secrets: .venv/.synced ## detect-secrets on every tracked file against .secrets.
 pre-commit: .venv/.synced ## Install the git pre-commit hooks (local, offline)
 	$(RUN) pre-commit install
 
-test: lint parse-databricks test-python ## The whole suite (what CI runs)
+test: lint validate-bundle validate-workflows secrets parse-databricks test-python ## The whole suite (what CI runs)
 
 bench: .venv/.synced ## Time generator, dbt build, ML and monitoring at 1M/10M (not part of test)
 	$(RUN) python -m claims_fraud.bench --lines 1000000 10000000

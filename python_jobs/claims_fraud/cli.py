@@ -194,17 +194,85 @@ def _add_warehouse_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="local MLflow store (default: $CLAIMS_FRAUD_MLFLOW_DIR or .local/mlflow)",
     )
+    databricks = parser.add_argument_group(
+        "on Databricks (the bundle's wheel tasks pass these; locally the defaults apply)"
+    )
+    databricks.add_argument(
+        "--warehouse",
+        choices=("duckdb", "spark"),
+        default=os.environ.get("CLAIMS_FRAUD_WAREHOUSE", "duckdb"),
+        help="read and write the tables in the --duckdb file, or in Unity Catalog "
+        "<catalog>.<schema>_* through the cluster's Spark session ($CLAIMS_FRAUD_WAREHOUSE)",
+    )
+    databricks.add_argument(
+        "--catalog",
+        default=os.environ.get("CLAIMS_FRAUD_CATALOG"),
+        help="catalog of the dbt target (--warehouse spark, --mlflow databricks)",
+    )
+    databricks.add_argument(
+        "--schema",
+        default=os.environ.get("CLAIMS_FRAUD_SCHEMA", "claims_fraud"),
+        help="base schema of the dbt target; tables are found in it and its <schema>_* schemas",
+    )
+    databricks.add_argument(
+        "--mlflow",
+        choices=("local", "databricks"),
+        default=os.environ.get("CLAIMS_FRAUD_MLFLOW", "local"),
+        help="MLflow: the local sqlite store (--mlflow-dir), or workspace tracking with the "
+        "Unity Catalog registry (<catalog>.<schema>.<model>) ($CLAIMS_FRAUD_MLFLOW)",
+    )
+    databricks.add_argument(
+        "--experiment-path",
+        default=os.environ.get("CLAIMS_FRAUD_EXPERIMENT_PATH", "/Shared/claims_fraud"),
+        help="workspace experiment (--mlflow databricks); the dbt var mlflow_experiment_path",
+    )
+
+
+def _require_catalog(args: argparse.Namespace) -> str:
+    if not args.catalog:
+        raise SystemExit(
+            f"claims-fraud {args.command}: error: --warehouse spark / --mlflow databricks "
+            "need --catalog (or $CLAIMS_FRAUD_CATALOG)"
+        )
+    return str(args.catalog)
+
+
+def _warehouse(args: argparse.Namespace, new_tables_in: str):
+    """Where the job reads dbt's tables and appends its own (``new_tables_in``: the schema
+    suffix, ``ml`` or ``monitoring``, for a table that does not exist yet)."""
+    from claims_fraud.warehouse import DuckDBWarehouse, SparkWarehouse
+
+    if args.warehouse == "spark":
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.builder.getOrCreate()
+        return SparkWarehouse(spark, _require_catalog(args), args.schema, new_tables_in)
+    return DuckDBWarehouse(args.duckdb, default_schema=f"main_{new_tables_in}")
+
+
+def _mlflow_settings(args: argparse.Namespace):
+    from claims_fraud.tracking import MlflowSettings
+
+    if args.mlflow == "databricks":
+        return MlflowSettings.databricks(_require_catalog(args), args.schema, args.experiment_path)
+    return MlflowSettings.local(args.mlflow_dir)
+
+
+def _warehouse_args(args: argparse.Namespace) -> list[str]:
+    """The options of _add_warehouse_arguments as given, to pass on to another subcommand."""
+    out = ["--duckdb", str(args.duckdb), *_mlflow_args(args)]
+    out += ["--warehouse", args.warehouse, "--schema", args.schema, "--mlflow", args.mlflow]
+    out += ["--experiment-path", args.experiment_path]
+    return out + (["--catalog", args.catalog] if args.catalog else [])
 
 
 def _run_promote(args: argparse.Namespace) -> int:
     from claims_fraud.promote import run_promotion
-    from claims_fraud.tracking import MlflowSettings, NoModelWithAliasError
-    from claims_fraud.warehouse import DuckDBWarehouse, TableNotFoundError
+    from claims_fraud.tracking import NoModelWithAliasError
+    from claims_fraud.warehouse import TableNotFoundError
 
     try:
-        decision = run_promotion(
-            DuckDBWarehouse(args.duckdb), MlflowSettings.local(args.mlflow_dir)
-        )
+        decision = run_promotion(_warehouse(args, "ml"), _mlflow_settings(args))
     except (NoModelWithAliasError, TableNotFoundError) as exc:
         print(f"claims-fraud promote: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -213,9 +281,9 @@ def _run_promote(args: argparse.Namespace) -> int:
 
 
 def _run_has_champion(args: argparse.Namespace) -> int:
-    from claims_fraud.tracking import CHAMPION, MlflowSettings, version_by_alias
+    from claims_fraud.tracking import CHAMPION, version_by_alias
 
-    settings = MlflowSettings.local(args.mlflow_dir)
+    settings = _mlflow_settings(args)
     champion = version_by_alias(settings.activate(), settings.classifier_name, CHAMPION)
     if champion is None:
         print(f"no @{CHAMPION} version of {settings.classifier_name}")
@@ -259,14 +327,13 @@ def _add_alerts_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_alerts(args: argparse.Namespace) -> int:
     from claims_fraud import alerts
-    from claims_fraud.warehouse import DuckDBWarehouse
 
-    warehouse = DuckDBWarehouse(args.duckdb, default_schema="main_monitoring")
+    warehouse = _warehouse(args, "monitoring")
     retrainer = None
     if args.retrain == "local":
 
         def promote() -> str:
-            code = main(["promote", "--duckdb", str(args.duckdb), *_mlflow_args(args)])
+            code = main(["promote", *_warehouse_args(args)])
             return "gate ran" if code == EXIT_OK else f"gate exited {code}"
 
         retrainer = alerts.local_retrainer(args.project_dir, after=promote)
@@ -301,16 +368,119 @@ def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_report(args: argparse.Namespace) -> int:
     from claims_fraud.report import load_report_data, write_report
-    from claims_fraud.warehouse import DuckDBWarehouse, TableNotFoundError
+    from claims_fraud.warehouse import TableNotFoundError
 
     try:
-        data = load_report_data(DuckDBWarehouse(args.duckdb))
+        data = load_report_data(_warehouse(args, "monitoring"))
         path = write_report(data, args.out, batch_id=args.batch_id)
     except (TableNotFoundError, ValueError) as exc:
         print(f"claims-fraud report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"monitoring report: {path.resolve()}")
     return EXIT_OK
+
+
+def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="bundle_action", required=True)
+    validate = actions.add_parser(
+        "validate",
+        help="check databricks.yml + resources/ offline: JSON schema, databricks-bundles "
+        "Job.from_dict, dbt selectors, console scripts and CLI subcommands; exit 1 on a problem",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    validate.add_argument(
+        "--target",
+        action="append",
+        default=None,
+        help="target to check (repeatable; default: every target of databricks.yml)",
+    )
+    validate.add_argument(
+        "--schema",
+        type=Path,
+        default=None,
+        help="bundle JSON schema (default: $CLAIMS_FRAUD_BUNDLE_SCHEMA, else "
+        "schemas/databricks-bundle.schema.json in the project)",
+    )
+    run = actions.add_parser(
+        "run",
+        help="run one job's tasks in dependency order on the local target (dbt --target local, "
+        "Databricks-only options translated); exit 1 if a task failed",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    run.add_argument("job", help="job resource key, e.g. claims_fraud_pipeline")
+    run.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    run.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="TASK",
+        help="count this task as done without running it (repeatable)",
+    )
+    run.add_argument(
+        "--target", default=None, help="bundle target whose variables apply (default: its default)"
+    )
+    run.add_argument(
+        "--duckdb",
+        type=Path,
+        default=None,
+        help="DuckDB file passed to the CLI tasks (default: $CLAIMS_FRAUD_DUCKDB_PATH, else "
+        "each subcommand's own default)",
+    )
+    run.add_argument(
+        "--local-dir", type=Path, default=Path(".local"), help="where volume paths land locally"
+    )
+    for sub in (validate, run):
+        sub.add_argument(
+            "--project-dir",
+            type=Path,
+            default=Path(os.environ.get("DBT_PROJECT_DIR", ".")),
+            help="folder of databricks.yml ($DBT_PROJECT_DIR)",
+        )
+
+
+def _run_bundle(args: argparse.Namespace) -> int:
+    from claims_fraud import bundle
+
+    root = args.project_dir
+    try:
+        if args.bundle_action == "run":
+            settings = bundle.LocalSettings.from_env()
+            settings = bundle.LocalSettings(
+                duckdb=args.duckdb or settings.duckdb,
+                local_dir=args.local_dir,
+                project_dir=root,
+            )
+            config = bundle.load_bundle(root, args.target)
+            jobs = bundle.jobs(config)
+            if args.job not in jobs:
+                print(f"claims-fraud bundle run: error: no job {args.job!r} (have: {sorted(jobs)})")
+                return EXIT_USAGE
+            return bundle.run_job(jobs[args.job], settings, dry_run=args.dry_run, skip=args.skip)
+        bundle.require_validation_packages()
+        schema = bundle.find_schema(root, args.schema)
+        document = bundle.load_document(root)
+        targets = args.target or sorted(document.get("targets") or {})
+    except bundle.BundleError as exc:
+        print(f"claims-fraud bundle: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"schema: {schema}")
+    print(
+        "checks: JSON schema (whole document and per target), databricks-bundles Job.from_dict, "
+        "dbt commands and selectors, wheel package, entry points, CLI subcommands and options, "
+        "depends_on (known tasks, no cycle), job clusters, run_if"
+    )
+    problems = bundle.validate_schema(document, schema)
+    print(f"databricks.yml + includes (all targets): {len(problems)} schema problem(s)")
+    for target in targets:
+        report = bundle.validate_target(root, target, schema)
+        checked = ", ".join(f"{job} ({n} tasks)" for job, n in report.jobs.items()) or "no jobs"
+        others = ", ".join(f"{n} {kind}" for kind, n in report.other_resources.items())
+        status = "ok" if not report.problems else f"{len(report.problems)} problem(s)"
+        print(f"target {target}: {status}: {checked}" + (f"; {others}" if others else ""))
+        problems += [f"target {target}: {p}" for p in report.problems]
+    for problem in problems:
+        print(f"  {problem}")
+    return 1 if problems else EXIT_OK
 
 
 def _mlflow_args(args: argparse.Namespace) -> list[str]:
@@ -344,6 +514,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "distribution, disparate impact, volume, promotion history",
         add_arguments=_add_report_arguments,
         run=_run_report,
+    ),
+    "bundle": Subcommand(
+        help="the Databricks Asset Bundle offline: `validate` it, or `run` one of its jobs "
+        "on the local target",
+        add_arguments=_add_bundle_arguments,
+        run=_run_bundle,
     ),
     "summary": Subcommand(
         help="print rows per table and quarantined lines by reason from the local DuckDB file",

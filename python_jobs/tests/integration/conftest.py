@@ -18,6 +18,7 @@ from claims_fraud.cli import main as cli_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DBT = str(Path(sys.executable).with_name("dbt"))
+CLAIMS_FRAUD = str(Path(sys.executable).with_name("claims-fraud"))
 TEST_LINES = 40_000
 TEST_SEED = 7
 
@@ -123,20 +124,26 @@ def copy_raw(tmp_path: Path, raw_dataset: Path) -> Callable[[], Path]:
     return _copy
 
 
+def run_bundle_job(project: DbtProject, job: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`claims-fraud bundle run JOB` for real: the task graph of resources/ on this state."""
+    return subprocess.run(
+        [CLAIMS_FRAUD, "bundle", "run", job, "--project-dir", str(PROJECT_ROOT), *args],
+        cwd=PROJECT_ROOT,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def trained_project(built_project: DbtProject) -> DbtProject:
-    """The built project after `dbt build --selector train`, `claims-fraud promote` and
-    `dbt build --selector score`: what `make run` does on a first run."""
-    built_project.dbt("build", "--selector", "train")
-    exit_code = cli_main(
-        [
-            "promote",
-            "--duckdb",
-            str(built_project.duckdb_path),
-            "--mlflow-dir",
-            str(built_project.mlflow_dir),
-        ]
-    )
-    assert exit_code == 0
+    """The built project after the bundle's training job (`dbt build --selector train`, then
+    `claims-fraud promote`) and `dbt build --selector score`: what `make run` does first."""
+    result = run_bundle_job(built_project, "claims_fraud_training")
+    if result.returncode != 0:
+        pytest.fail(f"bundle run claims_fraud_training failed:\n{result.stdout}\n{result.stderr}")
+    assert "[promote] success" in result.stdout, result.stdout
     built_project.dbt("build", "--selector", "score")
     return built_project

@@ -1,0 +1,389 @@
+"""The Databricks Asset Bundle, offline: every target validates, broken copies do not, and the
+local runner walks the job graph in order with local arguments (no dbt is run here)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from claims_fraud import bundle
+from claims_fraud.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = ("dev", "staging", "prod")
+PIPELINE = "resources/claims_fraud_pipeline.job.yml"
+
+
+@pytest.fixture(scope="module")
+def schema() -> Path:
+    # The vendored copy (schemas/): a missing schema is a failure, never a skip.
+    return bundle.find_schema(ROOT)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the bundle files that a test may break."""
+    for name in ("databricks.yml", "selectors.yml", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "resources", tmp_path / "resources")
+    return tmp_path
+
+
+def _edit(project: Path, relative: str, change) -> None:
+    path = project / relative
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _pipeline_task(data: dict, key: str) -> dict:
+    tasks = data["resources"]["jobs"]["claims_fraud_pipeline"]["tasks"]
+    return next(task for task in tasks if task["task_key"] == key)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_target_validates(target: str, schema: Path) -> None:
+    report = bundle.validate_target(ROOT, target, schema)
+    assert report.problems == []
+    assert report.jobs == {"claims_fraud_pipeline": 5, "claims_fraud_training": 2}
+
+
+def test_whole_document_with_targets_matches_the_schema(schema: Path) -> None:
+    assert bundle.validate_schema(bundle.load_document(ROOT), schema) == []
+
+
+def test_serving_endpoint_only_where_a_target_opts_in() -> None:
+    def endpoints(target: str) -> dict:
+        return bundle.load_bundle(ROOT, target)["resources"].get("model_serving_endpoints", {})
+
+    assert endpoints("dev") == {}
+    assert endpoints("staging") == {}
+    served = endpoints("prod")["claims_fraud_champion"]["config"]["served_entities"][0]
+    assert served["entity_name"] == "claims_fraud_prod.claims_fraud.claims_fraud_classifier"
+    assert served["entity_version"] == "1"
+
+
+def test_targets_get_their_own_catalog_and_prod_alone_is_unpaused() -> None:
+    for target in TARGETS:
+        config = bundle.load_bundle(ROOT, target)
+        assert config["variables"]["catalog"]["default"] == f"claims_fraud_{target}"
+        job = config["resources"]["jobs"]["claims_fraud_pipeline"]
+        assert job["tasks"][0]["dbt_task"]["catalog"] == f"claims_fraud_{target}"
+        assert job["schedule"]["pause_status"] == ("UNPAUSED" if target == "prod" else "PAUSED")
+        assert job["name"] == f"claims-fraud-pipeline-{target}"
+
+
+def test_alerts_gets_the_training_job_reference() -> None:
+    job = bundle.jobs(bundle.load_bundle(ROOT, "prod"))["claims_fraud_pipeline"]
+    params = _pipeline_task({"resources": {"jobs": {"claims_fraud_pipeline": job}}}, "alerts")[
+        "python_wheel_task"
+    ]["parameters"]
+    assert params[-2:] == ["--training-job-id", "${resources.jobs.claims_fraud_training.id}"]
+
+
+def test_misspelled_key_is_rejected_by_schema_and_job_parser(project: Path, schema: Path) -> None:
+    def misspell(data: dict) -> None:
+        task = _pipeline_task(data, "dbt_score")
+        task["dependson"] = task.pop("depends_on")
+
+    _edit(project, PIPELINE, misspell)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert any("schema" in p and "dependson" in p for p in problems), problems
+    assert any("databricks-bundles" in p and "dependson" in p for p in problems), problems
+
+
+def test_wrong_type_is_rejected(project: Path, schema: Path) -> None:
+    def wrong(data: dict) -> None:
+        data["resources"]["jobs"]["claims_fraud_pipeline"]["max_concurrent_runs"] = [1]
+
+    _edit(project, PIPELINE, wrong)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert any("max_concurrent_runs" in p for p in problems), problems
+    assert any("databricks-bundles" in p for p in problems), problems
+
+
+def test_missing_entry_point_is_rejected(project: Path, schema: Path) -> None:
+    def rename(data: dict) -> None:
+        _pipeline_task(data, "report")["python_wheel_task"]["entry_point"] = "claims-fraud-report"
+
+    _edit(project, PIPELINE, rename)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert any("entry_point 'claims-fraud-report'" in p for p in problems), problems
+
+
+def test_unknown_subcommand_or_option_is_rejected(project: Path, schema: Path) -> None:
+    def break_params(data: dict) -> None:
+        _pipeline_task(data, "report")["python_wheel_task"]["parameters"] = ["reports"]
+        _pipeline_task(data, "alerts")["python_wheel_task"]["parameters"] += ["--no-such-flag"]
+
+    _edit(project, PIPELINE, break_params)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert any("'reports' is not a claims-fraud subcommand" in p for p in problems), problems
+    assert any("--no-such-flag" in p for p in problems), problems
+
+
+def test_unknown_selector_is_rejected(project: Path, schema: Path) -> None:
+    def select(data: dict) -> None:
+        _pipeline_task(data, "dbt_monitor")["dbt_task"]["commands"] = [
+            "dbt build --selector monitoring --target ${bundle.target}"
+        ]
+
+    _edit(project, PIPELINE, select)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert any("selector 'monitoring' is not in selectors.yml" in p for p in problems), problems
+
+
+def test_non_dbt_command_is_rejected(project: Path, schema: Path) -> None:
+    def command(data: dict) -> None:
+        _pipeline_task(data, "dbt_features")["dbt_task"]["commands"] = ["dbt buidl"]
+
+    _edit(project, PIPELINE, command)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert any("is not a dbt command" in p for p in problems), problems
+
+
+def test_depends_on_cycle_and_unknown_task_are_rejected(project: Path, schema: Path) -> None:
+    def cycle(data: dict) -> None:
+        _pipeline_task(data, "dbt_features")["depends_on"] = [{"task_key": "dbt_monitor"}]
+        _pipeline_task(data, "report")["depends_on"] = [{"task_key": "dbt_monitr"}]
+
+    _edit(project, PIPELINE, cycle)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert any("unknown task(s) ['dbt_monitr']" in p for p in problems), problems
+    job = bundle.jobs(bundle.load_bundle(project, "dev"))["claims_fraud_pipeline"]
+    _pipeline_task({"resources": {"jobs": {"claims_fraud_pipeline": job}}}, "report")[
+        "depends_on"
+    ] = [{"task_key": "dbt_monitor"}]
+    with pytest.raises(bundle.BundleError, match="cycle"):
+        bundle.task_order(job)
+
+
+def test_undeclared_target_variable_is_reported(project: Path, schema: Path) -> None:
+    _edit(
+        project,
+        "databricks.yml",
+        lambda data: data["targets"]["staging"]["variables"].update(catlog="x"),
+    )
+    problems = bundle.validate_target(project, "staging", schema).problems
+    assert any("catlog" in p for p in problems), problems
+
+
+def test_missing_schema_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(bundle.SCHEMA_ENV, raising=False)
+    with pytest.raises(bundle.BundleError, match="schema not found"):
+        bundle.find_schema(tmp_path / "repo")
+
+
+def test_ecma_patterns_translate_for_python_re() -> None:
+    import re
+
+    pattern = r"\$\{(var(\.\p{L}+([-_]*[\p{L}\p{N}]+)*(\[[0-9]+\])*)+)\}"
+    compiled = re.compile(bundle.ecma_to_python_regex(pattern))
+    assert compiled.search("/Volumes/${var.catalog}/x")
+    assert compiled.search("${var.übersicht_2}")
+    assert not compiled.search("${var.2x}")
+
+
+def test_task_order_follows_dependencies() -> None:
+    job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_pipeline"]
+    assert bundle.task_order(job) == [
+        "dbt_features",
+        "dbt_score",
+        "dbt_monitor",
+        "alerts",
+        "report",
+    ]
+
+
+def test_dry_run_prints_local_commands_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "bundle",
+            "run",
+            "claims_fraud_pipeline",
+            "--dry-run",
+            "--target",
+            "prod",
+            "--project-dir",
+            str(ROOT),
+            "--duckdb",
+            "/tmp/claims.duckdb",  # noqa: S108 (never opened: dry run)
+        ]
+    )
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "[dbt_features] dbt build --selector features --target local",
+        "[dbt_score] dbt build --selector score --target local",
+        "[dbt_monitor] dbt build --selector monitor --target local",
+        "[alerts] claims-fraud alerts --duckdb /tmp/claims.duckdb",
+        "[report] claims-fraud report --duckdb /tmp/claims.duckdb "
+        "--out .local/monitoring_report.html",
+    ]
+
+
+def test_dry_run_without_dbt_profiles_dir_passes_the_task_profiles_directory(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.delenv("CLAIMS_FRAUD_DUCKDB_PATH", raising=False)
+    args = ["bundle", "run", "claims_fraud_training", "--dry-run", "--project-dir", str(ROOT)]
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "[dbt_train] dbt build --selector train --target local --profiles-dir profiles",
+        "[promote] claims-fraud promote",
+    ]
+
+
+def test_run_of_an_unknown_job_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bundle", "run", "nightly", "--dry-run", "--project-dir", str(ROOT)]) == 2
+    assert "no job 'nightly'" in capsys.readouterr().out
+
+
+@pytest.fixture(autouse=True)
+def _makefile_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the environment `make` exports, not the caller's."""
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(ROOT / "profiles"))
+    monkeypatch.delenv("CLAIMS_FRAUD_DUCKDB_PATH", raising=False)
+
+
+def _run_with(job: dict, failing: set[str]) -> tuple[int, list[str], list[str]]:
+    ran: list[str] = []
+    lines: list[str] = []
+
+    def runner(argv: list[str]) -> int:
+        ran.append(" ".join(argv[:4]))
+        return 1 if any(name in argv for name in failing) else 0
+
+    code = bundle.run_job(job, bundle.LocalSettings(), runner=runner, echo=lines.append)
+    return code, ran, lines
+
+
+def test_monitoring_failure_still_runs_alerts_and_report_then_fails() -> None:
+    job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_pipeline"]
+    code, ran, _ = _run_with(job, failing={"monitor"})
+    assert code == 1
+    assert ran == [
+        "dbt build --selector features",
+        "dbt build --selector score",
+        "dbt build --selector monitor",
+        "claims-fraud alerts",
+        "claims-fraud report --out .local/monitoring_report.html",
+    ]
+
+
+def test_failure_skips_all_success_dependents() -> None:
+    job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_pipeline"]
+    code, ran, lines = _run_with(job, failing={"features"})
+    assert code == 1
+    # score and monitor wait for success; alerts and report (ALL_DONE) still run.
+    assert ran == [
+        "dbt build --selector features",
+        "claims-fraud alerts",
+        "claims-fraud report --out .local/monitoring_report.html",
+    ]
+    assert "[dbt_score] skipped (run_if ALL_SUCCESS; dependencies: failed)" in lines
+
+
+def test_successful_run_exits_zero() -> None:
+    job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_training"]
+    code, ran, _ = _run_with(job, failing=set())
+    assert code == 0
+    assert ran == ["dbt build --selector train", "claims-fraud promote"]
+
+
+def test_local_argument_translation() -> None:
+    settings = bundle.LocalSettings(duckdb=Path("w.duckdb"), local_dir=Path("out"))
+    assert bundle.local_dbt_args("dbt build --selector score --target=prod") == [
+        "dbt",
+        "build",
+        "--selector",
+        "score",
+        "--target",
+        "local",
+    ]
+    assert bundle.local_cli_args(
+        ["alerts", "--retrain", "databricks", "--training-job-id", "123"], settings
+    ) == ["alerts", "--duckdb", "w.duckdb"]
+    assert bundle.local_cli_args(["report", "--out", "/Volumes/c/s/v/r.html"], settings) == [
+        "report",
+        "--duckdb",
+        "w.duckdb",
+        "--out",
+        "out/r.html",
+    ]
+
+
+def test_cli_validate_exit_codes(project: Path, schema: Path, capsys) -> None:
+    assert main(["bundle", "validate", "--project-dir", str(ROOT), "--schema", str(schema)]) == 0
+    out = capsys.readouterr().out
+    for target in TARGETS:
+        assert f"target {target}: ok" in out
+    _edit(project, PIPELINE, lambda data: _pipeline_task(data, "alerts").update(run_if="SOMETIMES"))
+    args = ["bundle", "validate", "--project-dir", str(project), "--schema", str(schema)]
+    assert main([*args, "--target", "dev"]) == 1
+    assert "run_if" in capsys.readouterr().out
+
+
+def test_serving_endpoint_typo_is_rejected_in_the_opting_target(project: Path, schema) -> None:
+    def typo(data: dict) -> None:
+        endpoint = data["targets"]["prod"]["resources"]["model_serving_endpoints"]
+        entity = endpoint["claims_fraud_champion"]["config"]["served_entities"][0]
+        entity["workload_sise"] = entity.pop("workload_size")
+
+    _edit(project, "resources/champion_serving.yml", typo)
+    assert any(
+        "workload_sise" in p for p in bundle.validate_target(project, "prod", schema).problems
+    )
+    assert bundle.validate_target(project, "dev", schema).problems == []
+
+
+def test_adding_uat_is_one_block(project: Path, schema: Path) -> None:
+    def add_uat(data: dict) -> None:
+        data["targets"]["uat"] = {
+            **data["targets"]["staging"],
+            "variables": {"catalog": "claims_fraud_uat"},
+        }
+
+    _edit(project, "databricks.yml", add_uat)
+    assert bundle.validate_target(project, "uat", schema).problems == []
+    job = bundle.jobs(bundle.load_bundle(project, "uat"))["claims_fraud_pipeline"]
+    assert job["name"] == "claims-fraud-pipeline-uat"
+    assert job["tasks"][0]["dbt_task"]["catalog"] == "claims_fraud_uat"
+
+
+def test_wrong_wheel_package_is_rejected(project: Path, schema: Path) -> None:
+    def rename(data: dict) -> None:
+        _pipeline_task(data, "alerts")["python_wheel_task"]["package_name"] = "claims_fraud_jobs"
+        _pipeline_task(data, "report")["python_wheel_task"]["package_name"] = "claims-fraud"
+
+    _edit(project, PIPELINE, rename)
+    problems = bundle.validate_target(project, "dev", schema).problems
+    assert [p for p in problems if "package_name" in p] == [
+        "job claims_fraud_pipeline task alerts: package_name 'claims_fraud_jobs' is not the "
+        "wheel's package (['claims_fraud'])"
+    ]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_served_model_name_is_the_one_the_jobs_register(target: str) -> None:
+    """The serving endpoint's entity and the CLI's --mlflow databricks name the same model."""
+    from claims_fraud.tracking import MlflowSettings
+
+    variables = bundle.load_bundle(ROOT, target)["variables"]
+    values = {name: spec.get("value", spec.get("default")) for name, spec in variables.items()}
+    settings = MlflowSettings.databricks(values["catalog"], values["schema"], "/Shared/x")
+    assert values["classifier_model_name"] == settings.classifier_name
+    assert values["autoencoder_model_name"] == settings.autoencoder_name
+
+
+@pytest.mark.parametrize("job", ["claims_fraud_pipeline", "claims_fraud_training"])
+def test_wheel_tasks_read_unity_catalog_and_the_workspace_mlflow(job: str) -> None:
+    """On Databricks the CLI must not fall back to its local defaults (DuckDB, sqlite)."""
+    config = bundle.load_bundle(ROOT, "prod")
+    env = bundle.jobs(config)[job]["job_clusters"][0]["new_cluster"]["spark_env_vars"]
+    assert env["CLAIMS_FRAUD_WAREHOUSE"] == "spark"
+    assert env["CLAIMS_FRAUD_MLFLOW"] == "databricks"
+    assert env["CLAIMS_FRAUD_CATALOG"] == "claims_fraud_prod"
