@@ -12,7 +12,7 @@
         {%- endfor -%}
         {%- if tested | length > 0 -%}
             {%- set audit = api.Relation.create(
-                database=target.database,
+                database=target.database or none,
                 schema=target.schema ~ '_audit',
                 identifier='dbt_test_results'
             ) -%}

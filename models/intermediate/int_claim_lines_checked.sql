@@ -35,10 +35,11 @@ numbered_lines as (
     select
         *,
         -- the earliest ingested copy of a (claim_id, claim_line_number) is occurrence 1
-        row_number() over (
+        -- (bigint on every engine: Spark's row_number is an int)
+        cast(row_number() over (
             partition by claim_id, claim_line_number
             order by ingested_at
-        ) as line_occurrence
+        ) as bigint) as line_occurrence
 
     from claim_lines
 
