@@ -89,8 +89,8 @@ docs: build ## Generate and serve dbt docs on http://localhost:8080
 	$(RUN) dbt docs serve --port 8080
 
 lint: .venv/.synced ## ruff and sqlfluff
-	$(RUN) ruff check python_jobs
-	$(RUN) ruff format --check python_jobs
+	$(RUN) ruff check python_jobs resources
+	$(RUN) ruff format --check python_jobs resources
 	@mkdir -p $(LOCAL_DIR)
 	$(RUN) sqlfluff lint models tests
 

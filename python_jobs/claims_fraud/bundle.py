@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import importlib.util
 import io
 import json
 import os
@@ -154,11 +155,18 @@ def default_target(document: Mapping[str, Any]) -> str:
     raise BundleError(f"no single default target among {sorted(targets)}")
 
 
-def load_bundle(root: Path | str, target: str | None = None, *, resolve: bool = True) -> dict:
+def load_bundle(
+    root: Path | str,
+    target: str | None = None,
+    *,
+    resolve: bool = True,
+    variables: Mapping[str, str] | None = None,
+) -> dict:
     """The configuration ``databricks bundle validate -t TARGET`` would deploy: databricks.yml,
-    its includes, the target's overrides merged in, ``targets`` removed; with ``resolve``,
-    ``${var.*}`` and ``${bundle.name|target}`` substituted (``${resources.*}`` and
-    ``${workspace.*}`` are left for the CLI)."""
+    its includes, the target's overrides merged in, ``variables`` applied as ``--var`` would,
+    the resources of the ``python.resources`` loaders added, ``targets`` removed; with
+    ``resolve``, ``${var.*}`` and ``${bundle.name|target}`` substituted (``${resources.*}``
+    and ``${workspace.*}`` are left for the CLI)."""
     document = load_document(root)
     targets = document.get("targets") or {}
     target = target or default_target(document)
@@ -173,15 +181,64 @@ def load_bundle(root: Path | str, target: str | None = None, *, resolve: bool = 
             bundle[name] = copy.deepcopy(spec[name])
         else:
             bundle[name] = _merge(bundle.get(name, {}), spec[name], name)
-    variables = copy.deepcopy(bundle.get("variables") or {})
+    declared_vars = copy.deepcopy(bundle.get("variables") or {})
     for name, value in (spec.get("variables") or {}).items():
-        if name not in variables:
+        if name not in declared_vars:
             raise BundleError(f"target {target!r} sets variable {name!r}, which is not declared")
         override = value.get("default") if isinstance(value, dict) else value
-        variables[name] = {**(variables[name] or {}), "default": override}
-    if variables:
-        bundle["variables"] = variables
+        declared_vars[name] = {**(declared_vars[name] or {}), "default": override}
+    for name, value in (variables or {}).items():
+        if name not in declared_vars:
+            raise BundleError(f"--var {name}: no such variable in databricks.yml")
+        declared_vars[name] = {**(declared_vars[name] or {}), "default": value}
+    if declared_vars:
+        bundle["variables"] = declared_vars
+    python_resources = load_python_resources(Path(root), bundle, target)
+    if python_resources:
+        bundle["resources"] = _merge(bundle.get("resources") or {}, python_resources)
     return resolve_references(bundle, target) if resolve else bundle
+
+
+def load_python_resources(root: Path, bundle: Mapping[str, Any], target: str) -> dict:
+    """What the ``python.resources`` loaders (``module:function``, databricks-bundles) add for
+    this target and these variable values, as bundle YAML would declare it."""
+    loaders = (bundle.get("python") or {}).get("resources") or []
+    if not loaders:
+        return {}
+    try:
+        from databricks.bundles.core import Bundle
+    except ImportError as exc:
+        raise BundleError(
+            "databricks.yml has python.resources: run `uv sync` for databricks-bundles"
+        ) from exc
+    values = {
+        name: spec.get("default")
+        for name, spec in resolve_references(bundle, target).get("variables", {}).items()
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for loader in loaders:
+        module_name, _, function = str(loader).partition(":")
+        path = root.joinpath(*module_name.split(".")).with_suffix(".py")
+        if not function or not path.is_file():
+            raise BundleError(f"python.resources {loader!r}: no file {path} or no :function")
+        spec = importlib.util.spec_from_file_location(f"_bundle_{module_name}", path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except Exception as exc:
+            raise BundleError(
+                f"python.resources {loader!r}: {path} fails to import: {exc}"
+            ) from exc
+        if not callable(getattr(module, function, None)):
+            raise BundleError(f"python.resources {loader!r}: {path} has no function {function}")
+        try:
+            resources = getattr(module, function)(Bundle(target=target, variables=values))
+        except Exception as exc:
+            raise BundleError(f"python.resources {loader!r} failed: {exc}") from exc
+        for kind, items in resources._resources.items():
+            for key, resource in items.items():
+                out.setdefault(kind, {})[key] = resource.as_dict()
+    return out
 
 
 def resolve_references(bundle: Mapping[str, Any], target: str) -> dict[str, Any]:
@@ -504,12 +561,17 @@ class TargetReport:
     problems: list[str] = field(default_factory=list)
 
 
-def validate_target(root: Path | str, target: str, schema_path: Path | str) -> TargetReport:
+def validate_target(
+    root: Path | str,
+    target: str,
+    schema_path: Path | str,
+    variables: Mapping[str, str] | None = None,
+) -> TargetReport:
     """Schema, Job.from_dict and references of one target's configuration."""
     root = Path(root)
     report = TargetReport(target)
     try:
-        raw = load_bundle(root, target, resolve=False)
+        raw = load_bundle(root, target, resolve=False, variables=variables)
         bundle = resolve_references(raw, target)
     except BundleError as exc:
         report.problems.append(str(exc))

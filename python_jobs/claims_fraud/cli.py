@@ -431,6 +431,13 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for sub in (validate, run):
         sub.add_argument(
+            "--var",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="set a bundle variable, as `databricks bundle ... --var` does (repeatable)",
+        )
+        sub.add_argument(
             "--project-dir",
             type=Path,
             default=Path(os.environ.get("DBT_PROJECT_DIR", ".")),
@@ -438,11 +445,21 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _name_value(item: str) -> tuple[str, str]:
+    from claims_fraud.bundle import BundleError
+
+    name, sep, value = item.partition("=")
+    if not sep or not name:
+        raise BundleError(f"--var {item!r}: expected NAME=VALUE")
+    return name, value
+
+
 def _run_bundle(args: argparse.Namespace) -> int:
     from claims_fraud import bundle
 
     root = args.project_dir
     try:
+        variables = dict(_name_value(item) for item in args.var)
         if args.bundle_action == "run":
             settings = bundle.LocalSettings.from_env()
             settings = bundle.LocalSettings(
@@ -450,7 +467,7 @@ def _run_bundle(args: argparse.Namespace) -> int:
                 local_dir=args.local_dir,
                 project_dir=root,
             )
-            config = bundle.load_bundle(root, args.target)
+            config = bundle.load_bundle(root, args.target, variables=variables)
             jobs = bundle.jobs(config)
             if args.job not in jobs:
                 print(f"claims-fraud bundle run: error: no job {args.job!r} (have: {sorted(jobs)})")
@@ -472,7 +489,7 @@ def _run_bundle(args: argparse.Namespace) -> int:
     problems = bundle.validate_schema(document, schema)
     print(f"databricks.yml + includes (all targets): {len(problems)} schema problem(s)")
     for target in targets:
-        report = bundle.validate_target(root, target, schema)
+        report = bundle.validate_target(root, target, schema, variables)
         checked = ", ".join(f"{job} ({n} tasks)" for job, n in report.jobs.items()) or "no jobs"
         others = ", ".join(f"{n} {kind}" for kind, n in report.other_resources.items())
         status = "ok" if not report.problems else f"{len(report.problems)} problem(s)"

@@ -55,15 +55,34 @@ def test_whole_document_with_targets_matches_the_schema(schema: Path) -> None:
     assert bundle.validate_schema(bundle.load_document(ROOT), schema) == []
 
 
-def test_serving_endpoint_only_where_a_target_opts_in() -> None:
-    def endpoints(target: str) -> dict:
-        return bundle.load_bundle(ROOT, target)["resources"].get("model_serving_endpoints", {})
+def test_serving_endpoint_is_off_unless_the_variable_turns_it_on(schema: Path) -> None:
+    def endpoints(target: str, **variables: str) -> dict:
+        config = bundle.load_bundle(ROOT, target, variables=variables)
+        return config["resources"].get("model_serving_endpoints", {})
 
-    assert endpoints("dev") == {}
-    assert endpoints("staging") == {}
-    served = endpoints("prod")["claims_fraud_champion"]["config"]["served_entities"][0]
+    for target in TARGETS:
+        assert endpoints(target) == {}
+        assert endpoints(target, serve_champion="false") == {}
+    on = endpoints("prod", serve_champion="true", champion_model_version="7")
+    served = on["claims_fraud_champion"]["config"]["served_entities"][0]
     assert served["entity_name"] == "claims_fraud_prod.claims_fraud.claims_fraud_classifier"
-    assert served["entity_version"] == "1"
+    assert served["entity_version"] == "7"
+    assert on["claims_fraud_champion"]["name"] == "claims-fraud-champion-prod"
+    # the endpoint the loader adds is checked like YAML resources are
+    report = bundle.validate_target(ROOT, "staging", schema, {"serve_champion": "true"})
+    assert report.problems == []
+    assert report.other_resources["model_serving_endpoints"] == 1
+
+
+def test_unknown_variable_and_broken_python_loader_are_rejected(
+    project: Path, schema: Path
+) -> None:
+    with pytest.raises(bundle.BundleError, match="--var serve_chmpion: no such variable"):
+        bundle.load_bundle(ROOT, "dev", variables={"serve_chmpion": "true"})
+    loader = project / "resources" / "champion_serving.py"
+    loader.write_text(loader.read_text().replace('"workload_size"', '"workload_sise"'))
+    problems = bundle.validate_target(project, "dev", schema, {"serve_champion": "true"}).problems
+    assert any("workload_sise" in p for p in problems), problems
 
 
 def test_targets_get_their_own_catalog_and_prod_alone_is_unpaused() -> None:
@@ -327,19 +346,6 @@ def test_cli_validate_exit_codes(project: Path, schema: Path, capsys) -> None:
     assert "run_if" in capsys.readouterr().out
 
 
-def test_serving_endpoint_typo_is_rejected_in_the_opting_target(project: Path, schema) -> None:
-    def typo(data: dict) -> None:
-        endpoint = data["targets"]["prod"]["resources"]["model_serving_endpoints"]
-        entity = endpoint["claims_fraud_champion"]["config"]["served_entities"][0]
-        entity["workload_sise"] = entity.pop("workload_size")
-
-    _edit(project, "resources/champion_serving.yml", typo)
-    assert any(
-        "workload_sise" in p for p in bundle.validate_target(project, "prod", schema).problems
-    )
-    assert bundle.validate_target(project, "dev", schema).problems == []
-
-
 def test_adding_uat_is_one_block(project: Path, schema: Path) -> None:
     def add_uat(data: dict) -> None:
         data["targets"]["uat"] = {
@@ -387,3 +393,50 @@ def test_wheel_tasks_read_unity_catalog_and_the_workspace_mlflow(job: str) -> No
     assert env["CLAIMS_FRAUD_WAREHOUSE"] == "spark"
     assert env["CLAIMS_FRAUD_MLFLOW"] == "databricks"
     assert env["CLAIMS_FRAUD_CATALOG"] == "claims_fraud_prod"
+
+
+def test_python_models_on_databricks_install_this_wheel(tmp_path: Path) -> None:
+    """dbt parse for a Databricks target: every Python model is submitted as configured and
+    installs the wheel of this version from the target's artifacts volume."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert yaml.safe_load((ROOT / "dbt_project.yml").read_text())["version"] == version
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(ROOT / "profiles"),
+        "DATABRICKS_HOST": "dummy.cloud.databricks.com",
+        "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/dummy",
+        "DATABRICKS_TOKEN": "dummy-token",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    target_path = tmp_path / "target"
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    args = [dbt, "parse", "--target", "prod", "--target-path", str(target_path)]
+    args += ["--no-partial-parse", "--log-path", str(tmp_path / "logs")]
+    result = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    nodes = json.loads((target_path / "manifest.json").read_text())["nodes"].values()
+    python_models = [
+        n for n in nodes if n["resource_type"] == "model" and n["language"] == "python"
+    ]
+    assert {n["name"] for n in python_models} == {
+        "ml_training_runs",
+        "fraud_scores",
+        "ml_reference_profile",
+        "ml_reference_score_quantiles",
+    }
+    wheel = (
+        f"/Volumes/claims_fraud_prod/claims_fraud/artifacts/claims_fraud-{version}-py3-none-any.whl"
+    )
+    for node in python_models:
+        config = node["config"]
+        assert config["submission_method"] == "job_cluster", node["name"]
+        assert config["additional_libs"] == [{"whl": wheel}], node["name"]
+        assert config["job_cluster_config"]["spark_version"].startswith("15.4."), node["name"]

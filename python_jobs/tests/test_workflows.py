@@ -273,20 +273,35 @@ def test_cd_flow(cd: dict) -> None:
     jobs = cd["jobs"]
     runs = {job_id: [s.get("run", "") for s in job["steps"]] for job_id, job in jobs.items()}
     assert jobs["deploy-dev"]["if"] == "github.ref == 'refs/heads/main'"
-    assert runs["deploy-dev"][-2:] == [
+    copy = "databricks fs cp dist/claims_fraud-*.whl"
+
+    def deploy_copy_run(steps: list[str], target: str) -> list[str]:
+        picked = [s for s in steps if s.startswith("databricks bundle") or copy in s]
+        return [copy if copy in s else s for s in picked]
+
+    # deploy, then the wheel to the artifacts volume (dbt Python models), then the run
+    assert deploy_copy_run(runs["deploy-dev"], "dev")[-3:] == [
         "databricks bundle deploy -t dev",
+        copy,
         "databricks bundle run -t dev claims_fraud_pipeline",
     ]
     assert jobs["deploy-staging"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
-    assert runs["deploy-staging"][-2:] == [
+    assert deploy_copy_run(runs["deploy-staging"], "staging")[-3:] == [
         "databricks bundle deploy -t staging",
+        copy,
         "databricks bundle run -t staging claims_fraud_pipeline",
     ]
     prod = jobs["deploy-prod"]
     assert prod["needs"] == "deploy-staging"
     assert prod["environment"] == "prod"
     assert prod["if"] == "startsWith(github.ref, 'refs/tags/v')"
-    assert runs["deploy-prod"][-1] == "databricks bundle deploy -t prod"
+    assert deploy_copy_run(runs["deploy-prod"], "prod")[-2:] == [
+        "databricks bundle deploy -t prod",
+        copy,
+    ]
+    for job in ("deploy-dev", "deploy-staging", "deploy-prod"):
+        target = job.removeprefix("deploy-")
+        assert any(f"bundle validate -t {target} -o json" in s for s in runs[job])
 
 
 # --- pre-commit --------------------------------------------------------------------------------
