@@ -7,11 +7,19 @@ Runs, from scratch under ``.local/spark/`` (or ``--dir``):
    same folder), where the dbt ``spark`` target (dbt-spark, session method) finds them;
 2. ``dbt build --selector features --target spark``: seeds, every SQL model, data and unit
    tests;
-3. monitoring: the inputs the Python models write (fraud_scores, ml_reference_profile,
+3. the dbt Python models on Spark: dbt-spark's session method cannot run them, so dbt
+   compiles them for the ``spark`` target and this check executes the compiled code the way
+   the Databricks materialization does (``model(dbtObj(spark.table), spark)``, the pandas
+   result converted as dbt-databricks converts it, saved as the model's table): training on
+   the Spark feature table, the promotion gate (``claims-fraud promote --warehouse spark``),
+   scoring and the reference tables; then ``dbt build --selector monitor`` on those scores,
+   and ``claims-fraud alerts`` / ``report`` with ``--warehouse spark``;
+4. monitoring: the inputs the Python models write (fraud_scores, ml_reference_profile,
    ml_reference_score_quantiles) and fct_claim_features are built from a random fixture
    (as in python_jobs/tests/integration/test_monitoring_sql.py) and written both to Spark
-   and to a DuckDB file; the monitoring models then run on both targets and every column
-   of every monitoring table is compared: numbers within 1e-9, everything else exactly.
+   and to a DuckDB file; the monitoring models, their data and unit tests then run on both
+   targets: every node has the same outcome on both, and every column of every monitoring
+   table is compared: numbers within 1e-9, everything else exactly.
 
 Exits non-zero on any failure and prints a summary of the steps and their durations.
 """
@@ -19,6 +27,7 @@ Exits non-zero on any failure and prints a summary of the steps and their durati
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -36,7 +45,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RAW_TABLES = ("medical_claim", "eligibility", "provider", "siu_investigation", "fraud_ground_truth")
 RAW_SCHEMA = "raw_claims"
 SPARK_SCHEMA = "claims_fraud"  # the features build
-MONITORING_SPARK_SCHEMA = "claims_fraud_mon"  # the monitoring check, apart from it
+# The monitoring fixture check, apart from it (a name that is not claims_fraud_*: the CLI finds
+# tables across <schema>_* schemas and must not see the fixture's).
+MONITORING_SPARK_SCHEMA = "fixture"
 TOLERANCE = 1e-9
 MONITORING_TABLES = (
     "mon_batches",
@@ -58,6 +69,7 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "2",
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
+        "spark.sql.adaptive.enabled": "false",
         "spark.sql.warehouse.dir": f"{spark_dir}/warehouse",
         "javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={spark_dir}/metastore_db;create=true"
@@ -124,6 +136,36 @@ def dbt_env(
     if duckdb_path is not None:
         env["CLAIMS_FRAUD_DUCKDB_PATH"] = str(duckdb_path)
     return env
+
+
+# Tests whose failure is a verdict on the data (drift, disparate impact, volume), not a bug:
+# on the fixture they warn and fail by design, identically on both engines.
+STATUS_TESTS = (
+    "psi_within",
+    "disparate_impact_within",
+    "score_distribution_stable",
+    "volume_stable",
+)
+OK_STATUSES = {"success", "pass", "warn", "no-op"}  # no-op: exposures
+
+
+def node_results(run_dir: Path) -> dict[str, str]:
+    """{unique_id: status} of the last dbt command run with ``dbt_env(..., run_dir)``."""
+    results = json.loads((run_dir / "target" / "run_results.json").read_text())["results"]
+    return {result["unique_id"]: result["status"] for result in results}
+
+
+def is_status_test(unique_id: str) -> bool:
+    return unique_id.startswith("test.") and unique_id.split(".")[2].startswith(STATUS_TESTS)
+
+
+def not_ok(results: dict[str, str]) -> list[str]:
+    """Nodes that did not pass, other than the status tests."""
+    return sorted(
+        f"{uid} {status}"
+        for uid, status in results.items()
+        if status not in OK_STATUSES and not is_status_test(uid)
+    )
 
 
 def run_dbt(args: list[str], env: dict[str, str], log: Path) -> tuple[bool, str]:
@@ -402,6 +444,115 @@ def compare_tables(duck: pd.DataFrame, spark: pd.DataFrame, name: str) -> list[s
     return problems
 
 
+# ---- 3. the dbt Python models on Spark ------------------------------------------------------
+
+# In dependency order; the promotion gate runs between training and scoring, as in the bundle.
+TRAINING_MODELS = ("ml_training_runs",)
+SCORING_MODELS = ("fraud_scores", "ml_reference_profile", "ml_reference_score_quantiles")
+
+
+def to_spark_frame(spark, df):
+    """A Python model's result as the Spark DataFrame dbt-databricks 1.12 saves: its
+    ``databricks__py_write_table`` converts pandas through the pandas API on Spark when that
+    imports (DBR 15.4: pandas 1.5) and falls back to ``spark.createDataFrame`` when it does not
+    (here: pandas 3) or when ANSI mode refuses it. Transcribed, not imported: the macro is
+    Jinja that only renders inside a Databricks run."""
+    from pyspark.sql import DataFrame
+
+    try:
+        import pyspark.pandas as ps
+    except ImportError:
+        ps = None
+    if ps is not None and isinstance(df, pd.DataFrame):
+        try:
+            df = ps.frame.DataFrame(df)
+        except Exception as exc:
+            message = str(exc).lower()
+            ansi = ("pandas_api_on_spark_fail_on_ansi_mode", "ansi mode", "ansimode", "sql_mode")
+            if not any(word in message for word in ansi):
+                raise
+    if isinstance(df, DataFrame):
+        return df
+    if ps is not None and isinstance(df, ps.frame.DataFrame):
+        return df.to_spark()
+    if isinstance(df, pd.DataFrame):
+        return spark.createDataFrame(df)
+    raise TypeError(f"{type(df)} is not a supported type for dbt Python materialization")
+
+
+def run_compiled_python_model(spark, compiled: Path) -> tuple[str, int]:
+    """Execute one model as dbt compiled it for the ``spark`` target (its ref/source/config
+    shims included) and save the result as its table; returns the table and its row count."""
+    namespace: dict[str, object] = {"__name__": f"dbt_model_{compiled.stem}", "spark": spark}
+    code = compile(compiled.read_text(), str(compiled), "exec")
+    exec(code, namespace)  # noqa: S102 - the project's own model, compiled by dbt
+    dbt = namespace["dbtObj"](spark.table)  # type: ignore[operator]
+    frame = to_spark_frame(spark, namespace["model"](dbt, spark))  # type: ignore[operator]
+    table = repr(dbt.this)
+    spark.sql(f"create database if not exists {table.split('.')[0]}")
+    frame.write.mode("overwrite").option("overwriteSchema", "true").saveAsTable(table)
+    return table, spark.table(table).count()
+
+
+def run_python_models(spark, spark_dir: Path) -> None:
+    from claims_fraud.cli import main as cli_main
+
+    compiled = spark_dir / "dbt_python" / "target" / "compiled" / "claims_fraud" / "models" / "ml"
+    warehouse_args = ["--warehouse", "spark", "--catalog", "spark_catalog"]
+    warehouse_args += ["--schema", SPARK_SCHEMA, "--mlflow-dir", str(spark_dir / "mlflow")]
+    for name in TRAINING_MODELS:
+        table, rows = run_compiled_python_model(spark, compiled / f"{name}.py")
+        print(f"python model {name}: {rows} rows in {table}", flush=True)
+    code = cli_main(["promote", *warehouse_args])
+    if code != 0:
+        raise SystemExit(f"claims-fraud promote --warehouse spark exited {code}")
+    _champion_for_the_check(spark_dir / "mlflow")
+    for name in SCORING_MODELS:
+        table, rows = run_compiled_python_model(spark, compiled / f"{name}.py")
+        print(f"python model {name}: {rows} rows in {table}", flush=True)
+
+
+def _champion_for_the_check(mlflow_dir: Path) -> None:
+    """Scoring needs a @champion. On this small sample the promotion gate may decline the
+    challenger (say, a disparate impact outside the band): a verdict on the data, recorded in
+    ml_promotion_decisions, not a portability failure. The check then makes the challenger
+    (and its autoencoder) @champion itself, as promote would, and says so."""
+    from claims_fraud.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
+
+    settings = MlflowSettings.local(mlflow_dir)
+    client = settings.activate()
+    if version_by_alias(client, settings.classifier_name, CHAMPION) is not None:
+        return
+    challenger = version_by_alias(client, settings.classifier_name, CHALLENGER)
+    if challenger is None:
+        raise SystemExit("training registered no @challenger")
+    client.set_registered_model_alias(settings.classifier_name, CHAMPION, challenger.version)
+    autoencoder = challenger.tags.get("autoencoder_version")
+    if autoencoder:
+        client.set_registered_model_alias(settings.autoencoder_name, CHAMPION, autoencoder)
+    print(
+        f"the gate declined v{challenger.version} on this sample (see ml_promotion_decisions); "
+        "the check made it @champion itself to go on scoring",
+        flush=True,
+    )
+
+
+def run_alerts_and_report(spark_dir: Path) -> None:
+    from claims_fraud.cli import main as cli_main
+
+    warehouse_args = ["--warehouse", "spark", "--catalog", "spark_catalog"]
+    warehouse_args += ["--schema", SPARK_SCHEMA, "--mlflow-dir", str(spark_dir / "mlflow")]
+    # Exit 1 is a verdict (an error or a DI fail); 2 would be a usage or missing-table error.
+    code = cli_main(["alerts", *warehouse_args, "--retrain", "off"])
+    if code not in (0, 1):
+        raise SystemExit(f"claims-fraud alerts --warehouse spark exited {code}")
+    out = spark_dir / "monitoring_report.html"
+    code = cli_main(["report", *warehouse_args, "--out", str(out)])
+    if code != 0 or not out.is_file():
+        raise SystemExit(f"claims-fraud report --warehouse spark exited {code}")
+    print(f"alerts and report on Spark: report {out.stat().st_size} bytes", flush=True)
+
+
 # ---- orchestration ---------------------------------------------------------------------------
 
 
@@ -418,6 +569,10 @@ def _spark_action(action: str, spark_dir: Path) -> None:
             write_monitoring_inputs_spark(spark, spark_dir / "monitoring" / "inputs")
         elif action == "dump-monitoring":
             dump_monitoring_spark(spark, spark_dir / "monitoring" / "spark_out")
+        elif action == "python-models":
+            run_python_models(spark, spark_dir)
+        elif action == "alerts-report":
+            run_alerts_and_report(spark_dir)
         else:
             raise SystemExit(f"unknown spark action {action}")
     finally:
@@ -465,8 +620,9 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
     mon = spark_dir / "monitoring"
     duckdb_path = mon / "monitoring.duckdb"
     empty_batch_vars = f"{{scoring_batch_id: {EMPTY_BATCH}}}"
-    mon_seeds = ["seed", "--select", "monitoring_thresholds", "monitoring_reference_groups"]
-    mon_run = ["run", "--select", "path:models/monitoring", "--vars", empty_batch_vars]
+    mon_seeds = ["monitoring_thresholds", "monitoring_reference_groups"]
+    mon_build = ["build", "--select", "path:models/monitoring", *mon_seeds]
+    mon_build += ["--vars", empty_batch_vars]
 
     if "features" in steps:
         if not _timed(
@@ -480,11 +636,46 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
         ):
             return report
         env = dbt_env(spark_dir, "spark", spark_dir / "dbt_features")
-        _timed(
+        if not _timed(
             report,
             "dbt build --selector features (spark)",
             lambda: run_dbt(["build", "--selector", "features"], env, logs / "dbt_features.log"),
+        ):
+            return report
+
+    if "python" in steps:
+        env = dbt_env(spark_dir, "spark", spark_dir / "dbt_python")
+        # The compiled models carry the MLflow store in their config; promote reads the same.
+        env["CLAIMS_FRAUD_MLFLOW_DIR"] = str(spark_dir / "mlflow")
+        ok = _timed(
+            report,
+            "dbt compile the Python models (spark)",
+            lambda: run_dbt(["compile", "--select", "path:models/ml"], env, logs / "compile.log"),
+        ) and _timed(
+            report,
+            "Python models on Spark: train, promote, score",
+            lambda: _run_spark_action("python-models", spark_dir, logs / "python_models.log"),
         )
+        if ok:
+            monitor_env = dbt_env(spark_dir, "spark", spark_dir / "dbt_monitor")
+            _timed(
+                report,
+                "dbt build --selector monitor on the scores",
+                lambda: _build_ok(
+                    # unit tests: in the monitoring step below, once is enough on Spark
+                    run_dbt(
+                        ["build", "--selector", "monitor", "--exclude", "test_type:unit"],
+                        monitor_env,
+                        logs / "monitor.log",
+                    ),
+                    spark_dir / "dbt_monitor",
+                ),
+            )
+            _timed(
+                report,
+                "alerts + report --warehouse spark",
+                lambda: _run_spark_action("alerts-report", spark_dir, logs / "alerts_report.log"),
+            )
 
     if "monitoring" in steps:
         shutil.rmtree(mon, ignore_errors=True)
@@ -501,10 +692,9 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
         )
         ok = _timed(
             report,
-            "monitoring seeds + models (duckdb)",
-            lambda: _both(
-                run_dbt(mon_seeds, duck_env, logs / "dbt_mon_seed_duckdb.log"),
-                lambda: run_dbt(mon_run, duck_env, logs / "dbt_mon_run_duckdb.log"),
+            "monitoring build with tests (duckdb)",
+            lambda: _build_ok(
+                run_dbt(mon_build, duck_env, logs / "dbt_mon_duckdb.log"), mon / "dbt_duckdb"
             ),
         )
         ok = (
@@ -518,16 +708,22 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
         ok = (
             _timed(
                 report,
-                "monitoring seeds + models (spark)",
-                lambda: _both(
-                    run_dbt(mon_seeds, spark_env, logs / "dbt_mon_seed_spark.log"),
-                    lambda: run_dbt(mon_run, spark_env, logs / "dbt_mon_run_spark.log"),
+                "monitoring build with tests (spark)",
+                lambda: _build_ok(
+                    run_dbt(mon_build, spark_env, logs / "dbt_mon_spark.log"), mon / "dbt_spark"
                 ),
             )
             and ok
         )
         if not ok:
             return report
+        _timed(
+            report,
+            "same test outcomes on DuckDB and Spark",
+            lambda: _same_outcomes(
+                node_results(mon / "dbt_duckdb"), node_results(mon / "dbt_spark")
+            ),
+        )
         _timed(
             report,
             "read back monitoring tables",
@@ -540,8 +736,33 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
     return report
 
 
-def _both(first: tuple[bool, str], then) -> tuple[bool, str]:
-    return then() if first[0] else first
+def _build_ok(outcome: tuple[bool, str], run_dir: Path) -> tuple[bool, str]:
+    """A dbt build whose only failures may be the status tests (verdicts on the data)."""
+    ok, detail = outcome
+    if ok:
+        return ok, detail
+    path = run_dir / "target" / "run_results.json"
+    if not path.is_file():
+        return False, detail
+    results = node_results(run_dir)
+    problems = not_ok(results)
+    verdicts = sum(1 for uid, status in results.items() if is_status_test(uid) and status != "pass")
+    if problems:
+        return False, f"{detail}; not passing: {', '.join(problems[:5])}"
+    return True, f"{detail} ({verdicts} status test verdicts, everything else passes)"
+
+
+def _same_outcomes(duck: dict[str, str], spark: dict[str, str]) -> tuple[bool, str]:
+    if set(duck) != set(spark):
+        return False, f"different nodes: {sorted(set(duck) ^ set(spark))[:5]}"
+    differ = sorted(
+        f"{uid}: duckdb {duck[uid]}, spark {spark[uid]}" for uid in duck if duck[uid] != spark[uid]
+    )
+    units = sum(1 for uid in duck if uid.startswith("unit_test."))
+    tests = sum(1 for uid in duck if uid.startswith("test."))
+    if differ:
+        return False, "; ".join(differ[:5])
+    return True, f"{len(duck)} nodes ({tests} data tests, {units} unit tests) alike"
 
 
 def _compare_all(mon: Path) -> tuple[bool, str]:
@@ -577,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--only",
-        choices=("features", "monitoring"),
+        choices=("features", "python", "monitoring"),
         default=None,
         help="run one part only (default both)",
     )
@@ -591,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep and args.only is None:
         shutil.rmtree(spark_dir, ignore_errors=True)
     spark_dir.mkdir(parents=True, exist_ok=True)
-    steps = {args.only} if args.only else {"features", "monitoring"}
+    steps = {args.only} if args.only else {"features", "python", "monitoring"}
     start = time.monotonic()
     report = run_check(spark_dir, args.lines, args.seed, steps)
     print(report.summary())

@@ -109,7 +109,17 @@ def to_pandas(relation: Any) -> pd.DataFrame:
     if isinstance(relation, pd.DataFrame):
         return relation
     if hasattr(relation, "toPandas"):
-        return relation.toPandas()
+        # Spark hands DECIMAL columns to pandas as Decimal objects (DuckDB as float64), which
+        # neither the models nor MLflow's input example accept: cast them to double first.
+        from pyspark.sql import functions as F  # noqa: N812 - pyspark's own convention
+
+        columns = [
+            F.col(f"`{field.name}`").cast("double").alias(field.name)
+            if type(field.dataType).__name__ == "DecimalType"
+            else F.col(f"`{field.name}`")
+            for field in relation.schema.fields
+        ]
+        return relation.select(*columns).toPandas()
     return relation.df()
 
 
