@@ -58,8 +58,18 @@ class DbtProject:
     def scalar(self, sql: str):
         return self.query(sql)[0][0]
 
-    def run_results(self) -> dict:
-        return json.loads((self.target_dir / "run_results.json").read_text())
+    def run_results(self, kept: str | None = None) -> dict:
+        """The last dbt command's run_results.json, or the copy `keep_run_results(kept)` made.
+
+        Session fixtures share one target folder, so a later dbt command (the training job,
+        scoring) overwrites run_results.json: tests about one build read a kept copy."""
+        name = "run_results.json" if kept is None else f"run_results.{kept}.json"
+        return json.loads((self.target_dir / name).read_text())
+
+    def keep_run_results(self, name: str) -> None:
+        shutil.copyfile(
+            self.target_dir / "run_results.json", self.target_dir / f"run_results.{name}.json"
+        )
 
 
 def make_project(root: Path, raw_dir: Path) -> DbtProject:
@@ -109,6 +119,7 @@ def built_project(tmp_path_factory: pytest.TempPathFactory, raw_dataset: Path) -
     """`dbt build --selector features` run once for real on a fresh DuckDB file."""
     project = make_project(tmp_path_factory.mktemp("dbt"), raw_dataset)
     project.dbt("build", "--selector", "features")
+    project.keep_run_results("features")
     return project
 
 
