@@ -304,6 +304,33 @@ def test_cd_flow(cd: dict) -> None:
         assert any(f"bundle validate -t {target} -o json" in s for s in runs[job])
 
 
+def bundle_var_problems(workflow: dict, declared: set[str]) -> list[str]:
+    """BUNDLE_VAR_<name> env entries whose <name> is not a variable of databricks.yml: the CLI
+    ignores those silently, so a typo would deploy the placeholder default."""
+    problems = []
+    for job_id, job in workflow["jobs"].items():
+        scopes = [workflow.get("env", {}), job.get("env", {})]
+        scopes += [step.get("env", {}) for step in job.get("steps", [])]
+        for env in scopes:
+            for key in env:
+                name = key.removeprefix("BUNDLE_VAR_")
+                if key.startswith("BUNDLE_VAR_") and name not in declared:
+                    problems.append(f"{job_id}: {key} (no variable {name!r} in databricks.yml)")
+    return problems
+
+
+def test_every_bundle_var_the_workflows_set_is_declared(ci: dict, cd: dict) -> None:
+    declared = set(yaml.safe_load((REPO / "databricks.yml").read_text())["variables"])
+    assert bundle_var_problems(ci, declared) == []
+    assert bundle_var_problems(cd, declared) == []
+    # the prod deploy sets the serving switch, and a misspelt name is caught
+    assert "BUNDLE_VAR_serve_champion" in cd["jobs"]["deploy-prod"]["env"]
+    broken = {"jobs": {"deploy-prod": {"env": {"BUNDLE_VAR_serve_champoin": "true"}}}}
+    assert bundle_var_problems(broken, declared) == [
+        "deploy-prod: BUNDLE_VAR_serve_champoin (no variable 'serve_champoin' in databricks.yml)"
+    ]
+
+
 # --- pre-commit --------------------------------------------------------------------------------
 
 
