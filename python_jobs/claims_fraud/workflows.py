@@ -7,7 +7,9 @@ these checks add the project's own rules, which no schema expresses:
 - no `permissions: write-all` (top level or job), and the top level grants no write scope;
 - every job has `timeout-minutes`;
 - no `run:` script interpolates `${{ secrets.* }}` (secrets reach scripts through `env:` only,
-  so they are never echoed or spliced into a command line).
+  so they are never echoed or spliced into a command line);
+- every `BUNDLE_VAR_<name>` a workflow sets names a variable of databricks.yml
+  (`bundle_var_problems`).
 """
 
 from __future__ import annotations
@@ -90,6 +92,23 @@ def policy_problems(path: Path) -> list[str]:
             name = step.get("name", step.get("run", "")[:40])
             problems.append(f"job {job_id}, step {name!r}: `${{{{ secrets.* }}}}` inside `run:`")
     return problems
+
+
+def bundle_var_problems(workflow: dict[str, Any], declared: set[str]) -> list[str]:
+    """`BUNDLE_VAR_<name>` env entries (workflow, job or step level) whose <name> is not in
+    `declared`, the variables of databricks.yml: the Databricks CLI ignores those silently, so
+    a typo would deploy the placeholder default."""
+    jobs = workflow.get("jobs") or {}
+    scopes = [("workflow", workflow.get("env") or {})]
+    scopes += [(job_id, (job or {}).get("env") or {}) for job_id, job in jobs.items()]
+    scopes += [(job_id, step.get("env") or {}) for job_id, step in _steps(workflow)]
+    return [
+        f"{where}: {key} (no variable {name!r} in databricks.yml)"
+        for where, env in scopes
+        for key in env
+        if key.startswith("BUNDLE_VAR_")
+        and (name := key.removeprefix("BUNDLE_VAR_")) not in declared
+    ]
 
 
 def schema_errors(workflow: dict[str, Any], schema: dict[str, Any]) -> list[str]:

@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from claims_fraud.workflows import load_workflow, policy_problems, schema_errors, uses_problems
+from claims_fraud.workflows import (
+    bundle_var_problems,
+    load_workflow,
+    policy_problems,
+    schema_errors,
+    uses_problems,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_DIR = REPO / ".github" / "workflows"
@@ -302,21 +308,6 @@ def test_cd_flow(cd: dict) -> None:
     for job in ("deploy-dev", "deploy-staging", "deploy-prod"):
         target = job.removeprefix("deploy-")
         assert any(f"bundle validate -t {target} -o json" in s for s in runs[job])
-
-
-def bundle_var_problems(workflow: dict, declared: set[str]) -> list[str]:
-    """BUNDLE_VAR_<name> env entries whose <name> is not a variable of databricks.yml: the CLI
-    ignores those silently, so a typo would deploy the placeholder default."""
-    problems = []
-    for job_id, job in workflow["jobs"].items():
-        scopes = [workflow.get("env", {}), job.get("env", {})]
-        scopes += [step.get("env", {}) for step in job.get("steps", [])]
-        for env in scopes:
-            for key in env:
-                name = key.removeprefix("BUNDLE_VAR_")
-                if key.startswith("BUNDLE_VAR_") and name not in declared:
-                    problems.append(f"{job_id}: {key} (no variable {name!r} in databricks.yml)")
-    return problems
 
 
 def test_every_bundle_var_the_workflows_set_is_declared(ci: dict, cd: dict) -> None:
