@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-
-from .conftest import make_project
+from harness import make_project
 
 pytestmark = pytest.mark.integration
 

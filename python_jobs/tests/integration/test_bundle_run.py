@@ -7,9 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from claims_fraud.bundle import jobs, load_bundle, task_order
+from harness import PROJECT_ROOT, DbtProject, make_project, run_bundle_job
 
-from .conftest import PROJECT_ROOT, DbtProject, make_project, run_bundle_job
+from claims_fraud.bundle import jobs, load_bundle, task_order
 
 
 def test_pipeline_job_runs_every_task_in_order_on_duckdb(

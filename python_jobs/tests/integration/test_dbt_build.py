@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from harness import DbtProject
 
 from claims_fraud.cli import main as cli_main
 from claims_fraud.generate import MALFORMED_KINDS
 from claims_fraud.summary import collect_summary, format_summary
-
-from .conftest import DbtProject
 
 pytestmark = pytest.mark.integration
 

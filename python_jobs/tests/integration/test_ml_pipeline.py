@@ -6,13 +6,12 @@ import shutil
 
 import pandas as pd
 import pytest
+from harness import DbtProject, make_project
 from mlflow import MlflowClient
 
 from claims_fraud.features import FeatureSchemaError
 from claims_fraud.score import load_champions, score_batch
 from claims_fraud.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
-
-from .conftest import DbtProject, make_project
 
 pytestmark = pytest.mark.integration
 

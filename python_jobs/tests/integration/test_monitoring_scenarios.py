@@ -31,14 +31,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project
 
 from claims_fraud.cli import main as cli_main
 from claims_fraud.score import load_champions, score_batch, select_batch
 from claims_fraud.tracking import MlflowSettings
 from claims_fraud.training_job import to_pandas
 from claims_fraud.warehouse import DuckDBWarehouse
-
-from .conftest import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project
 
 pytestmark = pytest.mark.integration
 

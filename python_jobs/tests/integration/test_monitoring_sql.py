@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from harness import DbtProject, make_project
 from monitoring_oracle import (
     VolumeRules,
     flag_rate_test,
@@ -29,8 +30,6 @@ from monitoring_oracle import (
 from claims_fraud.fairness import disparate_impact
 from claims_fraud.features import FeatureSpec, load_feature_spec
 from claims_fraud.profile import reference_profile, score_quantile_grid
-
-from .conftest import DbtProject, make_project
 
 pytestmark = pytest.mark.integration
 

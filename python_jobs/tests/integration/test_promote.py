@@ -9,6 +9,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from harness import DbtProject
 from mlflow.pyfunc import PythonModel
 
 from claims_fraud.cli import main as cli_main
@@ -16,8 +17,6 @@ from claims_fraud.features import load_feature_spec
 from claims_fraud.promote import data_tests_gate, performance_gate, run_promotion
 from claims_fraud.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
 from claims_fraud.warehouse import DuckDBWarehouse
-
-from .conftest import DbtProject
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,5 @@
-"""Fixtures that generate a small claims dataset and run the real dbt project on DuckDB."""
+"""The real dbt project on an isolated state (raw data, DuckDB file, target folder, MLflow store):
+what the integration and reliability suites drive. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from claims_fraud.cli import main as cli_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -89,52 +87,6 @@ def make_project(root: Path, raw_dir: Path) -> DbtProject:
     return DbtProject(raw_dir, root / "claims_fraud.duckdb", root / "target", env)
 
 
-@pytest.fixture(scope="session")
-def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
-    out = tmp_path_factory.mktemp("raw")
-    exit_code = cli_main(
-        [
-            "generate",
-            "--lines",
-            str(TEST_LINES),
-            "--seed",
-            str(TEST_SEED),
-            "--out",
-            str(out),
-            "--no-progress",
-        ]
-    )
-    assert exit_code in (0, None)
-    return out
-
-
-@pytest.fixture(scope="session")
-def manifest(raw_dataset: Path) -> dict:
-    return json.loads((raw_dataset / "_manifest.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def built_project(tmp_path_factory: pytest.TempPathFactory, raw_dataset: Path) -> DbtProject:
-    """`dbt build --selector features` run once for real on a fresh DuckDB file."""
-    project = make_project(tmp_path_factory.mktemp("dbt"), raw_dataset)
-    project.dbt("build", "--selector", "features")
-    project.keep_run_results("features")
-    return project
-
-
-@pytest.fixture
-def copy_raw(tmp_path: Path, raw_dataset: Path) -> Callable[[], Path]:
-    """A private copy of the raw dataset that a test may break."""
-
-    def _copy() -> Path:
-        target = tmp_path / "raw"
-        shutil.copytree(raw_dataset, target)
-        return target
-
-    return _copy
-
-
 def run_bundle_job(project: DbtProject, job: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`claims-fraud bundle run JOB` for real: the task graph of resources/ on this state."""
     return subprocess.run(
@@ -146,15 +98,3 @@ def run_bundle_job(project: DbtProject, job: str, *args: str) -> subprocess.Comp
         timeout=1200,
         check=False,
     )
-
-
-@pytest.fixture(scope="session")
-def trained_project(built_project: DbtProject) -> DbtProject:
-    """The built project after the bundle's training job (`dbt build --selector train`, then
-    `claims-fraud promote`) and `dbt build --selector score`: what `make run` does first."""
-    result = run_bundle_job(built_project, "claims_fraud_training")
-    if result.returncode != 0:
-        pytest.fail(f"bundle run claims_fraud_training failed:\n{result.stdout}\n{result.stderr}")
-    assert "[promote] success" in result.stdout, result.stdout
-    built_project.dbt("build", "--selector", "score")
-    return built_project

@@ -1,0 +1,72 @@
+"""Session fixtures shared by the integration and reliability suites: one generated dataset,
+one features build, one trained project (helpers in harness.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from harness import TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
+
+from claims_fraud.cli import main as cli_main
+
+
+@pytest.fixture(scope="session")
+def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
+    out = tmp_path_factory.mktemp("raw")
+    exit_code = cli_main(
+        [
+            "generate",
+            "--lines",
+            str(TEST_LINES),
+            "--seed",
+            str(TEST_SEED),
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert exit_code in (0, None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def manifest(raw_dataset: Path) -> dict:
+    return json.loads((raw_dataset / "_manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory: pytest.TempPathFactory, raw_dataset: Path) -> DbtProject:
+    """`dbt build --selector features` run once for real on a fresh DuckDB file."""
+    project = make_project(tmp_path_factory.mktemp("dbt"), raw_dataset)
+    project.dbt("build", "--selector", "features")
+    project.keep_run_results("features")
+    return project
+
+
+@pytest.fixture
+def copy_raw(tmp_path: Path, raw_dataset: Path) -> Callable[[], Path]:
+    """A private copy of the raw dataset that a test may break."""
+
+    def _copy() -> Path:
+        target = tmp_path / "raw"
+        shutil.copytree(raw_dataset, target)
+        return target
+
+    return _copy
+
+
+@pytest.fixture(scope="session")
+def trained_project(built_project: DbtProject) -> DbtProject:
+    """The built project after the bundle's training job (`dbt build --selector train`, then
+    `claims-fraud promote`) and `dbt build --selector score`: what `make run` does first."""
+    result = run_bundle_job(built_project, "claims_fraud_training")
+    if result.returncode != 0:
+        pytest.fail(f"bundle run claims_fraud_training failed:\n{result.stdout}\n{result.stderr}")
+    assert "[promote] success" in result.stdout, result.stdout
+    built_project.dbt("build", "--selector", "score")
+    return built_project
