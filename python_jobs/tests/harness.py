@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = str(Path(sys.executable).with_name("dbt"))
 CLAIMS_FRAUD = str(Path(sys.executable).with_name("claims-fraud"))
 TEST_LINES = 40_000
