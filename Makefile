@@ -13,7 +13,11 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 
 LOCAL_DIR ?= .local
-RAW_DIR ?= $(LOCAL_DIR)/raw
+# The raw data folder: RAW_DIR (make data RAW_DIR=DIR) if given, else CLAIMS_FRAUD_RAW_DIR from
+# the environment (the README's way to point at your own data), else .local/raw.
+ifeq ($(origin RAW_DIR),undefined)
+RAW_DIR := $(or $(CLAIMS_FRAUD_RAW_DIR),$(LOCAL_DIR)/raw)
+endif
 LINES ?= 200000
 SEED ?= 42
 export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))
@@ -36,10 +40,18 @@ help: ## List the targets
 
 setup: .venv/.synced ## Install the locked Python environment (uv)
 
-$(RAW_DIR)/medical_claim.parquet: | .venv/.synced
-	$(RUN) claims-fraud generate --lines $(LINES) --seed $(SEED) --out $(RAW_DIR)
-
-data: $(RAW_DIR)/medical_claim.parquet ## Generate the demo claims dataset if none exists
+# Demo data goes only into an empty folder or one the generator wrote (marker .claims-fraud-demo)
+# that lacks the claims; a folder holding your files is read as it is, never written to. With
+# claims there (any medical_claim*.parquet, what dbt reads) make only says whose data it is.
+data: | .venv/.synced ## Generate the demo claims dataset into an empty RAW_DIR; your own data is used as is
+	@if compgen -G "$(CLAIMS_FRAUD_RAW_DIR)/medical_claim*.parquet" >/dev/null; then \
+		whose="your data, used as is"; \
+		if [ -f "$(CLAIMS_FRAUD_RAW_DIR)/.claims-fraud-demo" ]; then whose="demo data"; fi; \
+		echo "raw data: $(CLAIMS_FRAUD_RAW_DIR) ($$whose)"; \
+	else \
+		echo "$(RUN) claims-fraud generate --if-missing --lines $(LINES) --seed $(SEED) --out $(CLAIMS_FRAUD_RAW_DIR)"; \
+		$(RUN) claims-fraud generate --if-missing --lines $(LINES) --seed $(SEED) --out "$(CLAIMS_FRAUD_RAW_DIR)"; \
+	fi
 
 build: data ## dbt build (seeds, models, tests) on the local DuckDB
 	@mkdir -p $(LOCAL_DIR)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from claims_fraud import demo_folder
 from claims_fraud.generate import (
     AGE_GROUPS,
     BIAS_ATTRIBUTES,
@@ -82,7 +83,23 @@ def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = GeneratorConfig(n_lines=1_000)
     parser.add_argument("--lines", type=int, required=True, help="claim lines to generate")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help=(
+            "output folder: new, empty, or one the generator wrote before (a folder with other "
+            f"files is refused, marker {demo_folder.MARKER_FILE})"
+        ),
+    )
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help=(
+            "do nothing (exit 0) when the folder already holds demo claims, or holds your own "
+            "data: what `make data` runs"
+        ),
+    )
     parser.add_argument(
         "--start-date", type=_iso_date, default=defaults.start_date, help="first service date"
     )
@@ -163,11 +180,36 @@ def _run_generate(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"claims-fraud generate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.if_missing and (note := _existing_data_note(args.out)):
+        print(f"claims-fraud generate: {note}")
+        return EXIT_OK
+    try:
+        demo_folder.require_writable(args.out)
+    except demo_folder.FolderNotOwnedError as exc:
+        print(f"claims-fraud generate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     with tqdm(total=0, disable=args.no_progress, unit="step", desc="generate") as bar:
         out = run_generation(config, args.out, reference, TqdmProgress(bar))
     if not args.no_progress:
         print(f"wrote {config.n_lines:,} claim lines to {out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _existing_data_note(out: Path) -> str | None:
+    """What --if-missing says instead of generating, or None when it should generate."""
+    found = demo_folder.foreign_files(out)
+    if found:
+        shown = ", ".join(found[:10]) + (" ..." if len(found) > 10 else "")
+        note = f"using your data in {out} ({shown}); no demo data generated there."
+        if not demo_folder.has_claims(out):
+            note += (
+                f" It has no {demo_folder.CLAIMS_TABLE}{demo_folder.RAW_FILE_SUFFIX} yet: dbt stops"
+                " with a missing-file error until it does."
+            )
+        return note
+    if demo_folder.has_claims(out):
+        return f"demo data already in {out}; delete the folder to generate it again."
+    return None
 
 
 def _run_summary(args: argparse.Namespace) -> int:

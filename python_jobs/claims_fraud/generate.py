@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from claims_fraud import demo_folder
 from claims_fraud.reference import (
     EM_SHARE_COLUMNS,
     ReferenceData,
@@ -536,12 +537,17 @@ def write_dataset(
 ) -> Path:
     """Write ``<out_dir>/<table>.parquet`` per table and ``_manifest.json``; return out_dir.
 
+    Only into a new or empty folder, or one the generator wrote before (see
+    :mod:`claims_fraud.demo_folder`): a folder with anyone else's files raises
+    :class:`~claims_fraud.demo_folder.FolderNotOwnedError` before anything is written.
     The manifest gets ``files`` and ``write_seconds`` added, and its ``elapsed_seconds`` (if
     present) is increased by the write time.
     """
     sink = progress or NullProgress()
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    demo_folder.require_writable(folder)
+    written = [f"{name}.parquet" for name in tables] + [MANIFEST_FILE]
+    demo_folder.claim(folder, written)
     started = time.perf_counter()
     files = {}
     for name, table in tables.items():
@@ -553,6 +559,7 @@ def write_dataset(
     if isinstance(document.get("elapsed_seconds"), int | float):
         document["elapsed_seconds"] = round(float(document["elapsed_seconds"]) + write_seconds, 3)
     (folder / MANIFEST_FILE).write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    demo_folder.record(folder, written)
     return folder
 
 
@@ -562,7 +569,12 @@ def run_generation(
     reference: ReferenceData | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Generate, then write tables and manifest to ``out_dir``; return the folder."""
+    """Generate, then write tables and manifest to ``out_dir``; return the folder.
+
+    Refuses (:class:`~claims_fraud.demo_folder.FolderNotOwnedError`) before generating when
+    ``out_dir`` holds files the generator did not write.
+    """
+    demo_folder.require_writable(Path(out_dir))
     sink = progress or NullProgress()
     started = time.perf_counter()
     sink.expect(len(GENERATION_STAGES))
