@@ -12,7 +12,7 @@
 #}
 {% macro monitored_features() -%}
     {%- set features = [] -%}
-    {%- set wanted = var('monitored_features', []) -%}
+    {%- set wanted = checked_var('monitored_features', []) -%}
     {%- if wanted is mapping -%}
         {%- for name, type in wanted.items() -%}
             {%- do features.append({'name': name, 'type': type}) -%}
@@ -37,8 +37,8 @@
 #}
 {% macro protected_attributes() -%}
     {%- set attributes = [] -%}
-    {%- if var('protected_attributes', []) -%}
-        {%- do attributes.extend(var('protected_attributes')) -%}
+    {%- if checked_var('protected_attributes', []) -%}
+        {%- do attributes.extend(checked_var('protected_attributes')) -%}
     {%- elif execute -%}
         {%- for column in _feature_table_columns() if (column.meta or {}).get('protected_attribute') -%}
             {%- do attributes.append(column.name) -%}
@@ -82,7 +82,7 @@
 {# One column per threshold of the monitoring_thresholds seed (select from it, one row). #}
 {% macro threshold_columns(names) -%}
     {%- for name in names %}
-        cast(max(case when threshold_name = '{{ name }}' then threshold_value end) as double) as {{ name }}
+        cast(max(case when threshold_name = {{ sql_literal(name) }} then threshold_value end) as double) as {{ name }}
         {%- if not loop.last %},{% endif %}
     {%- endfor %}
 {%- endmacro %}

@@ -7,13 +7,16 @@
     )
 }}
 
-{%- set lookback_watermark = dbt.dateadd('day', -1 * var('feature_lookback_days'), 'max(ingested_at)') -%}
+{%- set lookback_watermark = dbt.dateadd('day', -1 * checked_var('feature_lookback_days'), 'max(ingested_at)') -%}
 
 {#
     One row per valid claim: the signals SIU analysts use, as model inputs, plus identifiers and
     the protected attributes that monitoring needs (marked in the YAML as not model inputs).
-    Incremental: a run recomputes the claims ingested since the newest claim already here, minus
-    a lookback (var feature_lookback_days), and replaces them by claim_id.
+    Incremental: a run builds every valid claim that has no row here yet (a first delivery
+    after an empty one, a claim arriving late with an old ingested_at) and recomputes the claims
+    ingested since the newest claim already here minus a lookback (var feature_lookback_days:
+    late lines, member windows), replacing them by claim_id. The singular test
+    assert_every_valid_claim_has_one_feature_row holds the result to that.
 #}
 
 with
@@ -60,13 +63,26 @@ member_profile as (
 
 ),
 
-claim_ids_to_build as (
+valid_claims as (
 
-    select claim_id
+    select
+        claim_id,
+        max(ingested_at) as ingested_at
     from valid_lines
     group by claim_id
+
+),
+
+claim_ids_to_build as (
+
+    select valid_claims.claim_id
+    from valid_claims
     {% if is_incremental() %}
-        having max(ingested_at) >= (select {{ lookback_watermark }} from {{ this }})
+        left join {{ this }} as built
+            on valid_claims.claim_id = built.claim_id
+        where
+            built.claim_id is null
+            or valid_claims.ingested_at >= (select {{ lookback_watermark }} from {{ this }})
     {% endif %}
 
 ),
@@ -169,7 +185,7 @@ features as (
         provider_profile.provider_high_em_share_excess,
         provider_profile.provider_modifier_59_25_share,
         claims.provider_max_day_billed_minutes,
-        claims.provider_max_day_billed_minutes > {{ var('minutes_in_a_day') }}
+        claims.provider_max_day_billed_minutes > {{ checked_var('minutes_in_a_day') }}
             as is_provider_impossible_day,
 
         -- member patterns

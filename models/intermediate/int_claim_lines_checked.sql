@@ -197,7 +197,7 @@ checked as (
         (
             keyed_lines.service_unit_quantity is null
             or keyed_lines.service_unit_quantity <= 0
-            or keyed_lines.service_unit_quantity > {{ var('max_plausible_units') }}
+            or keyed_lines.service_unit_quantity > {{ checked_var('max_plausible_units') }}
         ) as has_invalid_units
 
     from keyed_lines

@@ -28,7 +28,7 @@ final as (
 
     select
         *,
-        billed_minutes > {{ var('minutes_in_a_day') }} as is_impossible_day
+        billed_minutes > {{ checked_var('minutes_in_a_day') }} as is_impossible_day
 
     from daily
 

@@ -21,8 +21,8 @@ scored as (
 requested as (
 
     select
-        cast('{{ var("scoring_batch_id") }}' as {{ dbt.type_string() }}) as batch_id,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as run_started_at
+        cast({{ sql_literal(checked_var('scoring_batch_id')) }} as {{ dbt.type_string() }}) as batch_id,
+        cast({{ sql_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }} as timestamp) as run_started_at
 
 )
 

@@ -82,7 +82,7 @@ new_values as (
             batches.model_version,
             batches.scored_at,
             'null_rate' as metric_name,
-            '{{ feature.name }}' as subject,
+            {{ sql_literal(feature.name) }} as subject,
             case
                 when batches.n_claims > 0
                     then cast(null_counts.{{ feature.name }} as double) / batches.n_claims

@@ -64,7 +64,7 @@ group_counts as (
     {%- for attribute in attributes %}
         select
             batch_id,
-            '{{ attribute }}' as attribute_name,
+            {{ sql_literal(attribute) }} as attribute_name,
             coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), 'unknown') as group_name,
             count(*) as n,
             sum(case when is_flagged then 1 else 0 end) as flagged
@@ -262,7 +262,7 @@ group_rows as (
 attributes as (
 
     {%- for attribute in attributes %}
-        select '{{ attribute }}' as attribute_name
+        select {{ sql_literal(attribute) }} as attribute_name
         {%- if not loop.last %}
             union all
         {%- endif %}

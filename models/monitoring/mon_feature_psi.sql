@@ -31,7 +31,7 @@ monitored as (
 
     {%- for feature in features %}
         select
-            '{{ feature.name }}' as feature_name,
+            {{ sql_literal(feature.name) }} as feature_name,
             '{{ "numeric" if feature.type == "numeric" else "categorical" }}' as feature_type
         union all
     {%- endfor %}

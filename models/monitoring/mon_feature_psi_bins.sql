@@ -86,12 +86,12 @@ numeric_edges as (
     select
         model_version
         {%- for name in numeric_names %},
-            max(case when feature_name = '{{ name }}' and bin_kind = 'null' then bin_index end)
+            max(case when feature_name = {{ sql_literal(name) }} and bin_kind = 'null' then bin_index end)
                 as {{ name }}__null_bin
             {%- for edge in range(max_range_bins - 1) %},
                 max(
                     case
-                        when feature_name = '{{ name }}' and bin_kind = 'range' and bin_index = {{ edge }}
+                        when feature_name = {{ sql_literal(name) }} and bin_kind = 'range' and bin_index = {{ edge }}
                             then upper_bound
                     end
                 ) as {{ name }}__edge_{{ edge }}
@@ -150,7 +150,7 @@ numeric_counts as (
     {%- for name in numeric_names %}
         select
             batch_key,
-            '{{ name }}' as feature_name,
+            {{ sql_literal(name) }} as feature_name,
             {{ name }}__bin as bin_index,
             n_values
         from numeric_grouped
@@ -168,7 +168,7 @@ level_values as (
         select
             batch_key,
             model_version,
-            '{{ feature.name }}' as feature_name,
+            {{ sql_literal(feature.name) }} as feature_name,
             {{ level_text(feature.name, feature.type) }} as level_value
         from scored
         {%- if not loop.last %}
@@ -278,7 +278,7 @@ bins as (
             and profile.feature_name = current_counts.feature_name
             and profile.bin_index = current_counts.bin_index
     where profile.feature_name in (
-            {%- for feature in features %}'{{ feature.name }}',
+            {%- for feature in features %}{{ sql_literal(feature.name) }},
             {% endfor -%}
             'fraud_probability'
         )

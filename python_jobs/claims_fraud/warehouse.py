@@ -15,6 +15,8 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
+from claims_fraud import params
+
 
 class TableNotFoundError(LookupError):
     """A table the job needs does not exist yet."""
@@ -89,6 +91,13 @@ class SparkWarehouse:
     catalog: str
     schema: str
     default_schema: str | None = "ml"
+
+    def __post_init__(self) -> None:
+        # Names reach Spark SQL inside backticks: only plain identifiers get there.
+        params.identifier(self.catalog, "catalog")
+        params.identifier(self.schema, "schema")
+        if self.default_schema is not None:
+            params.identifier(self.default_schema, "default schema")
 
     def _sql(self, statement: str) -> list:
         return self.spark.sql(statement).collect()  # type: ignore[attr-defined]
