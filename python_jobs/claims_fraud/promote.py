@@ -6,7 +6,10 @@ The challenger becomes the champion only when every gate passes:
    (or there is no champion yet);
 2. fairness: the disparate impact of its flags on every claim of that window is inside the
    band for every protected attribute, or not statistically significant (no group `fail`);
-3. data tests: no error-severity data or unit test failed in the latest dbt build.
+3. data tests: no error-severity data or unit test of the data a challenger is trained on
+   (sources, staging, validation, features, the training run) failed in its latest run. Tests of
+   the scoring and monitoring models judge the champion being replaced: a drift or fairness
+   failure there is what asks for the retrain, so it must not block it.
 A failing challenger is never promoted; there is no switch that promotes anyway. Every run
 appends one row to `ml_promotion_decisions`, promoted or not.
 """
@@ -168,8 +171,10 @@ def fairness_gate(results: dict[str, pd.DataFrame], band: tuple[float, float]) -
 
 
 def data_tests_gate(test_results: pd.DataFrame | None) -> Gate:
-    """The latest recorded result of each dbt test; fails on any error-severity failure."""
-    rule = "no error-severity dbt test failed in the latest build"
+    """The latest recorded result of each dbt test that gates promotion (column
+    gates_promotion, written by the record_test_results macro; tests recorded before it
+    existed count); fails on any error-severity failure among them."""
+    rule = "no error-severity test of the training data failed in its latest run"
     if test_results is None or test_results.empty:
         return Gate(
             "data_tests",
@@ -179,10 +184,19 @@ def data_tests_gate(test_results: pd.DataFrame | None) -> Gate:
             {"reason": "no recorded dbt test results: run dbt build first"},
         )
     latest = test_results.sort_values("completed_at").drop_duplicates("test_unique_id", keep="last")
-    failing = latest[
-        latest["status"].isin(FAILED_STATUSES) & (latest["severity"].str.upper() == "ERROR")
+    if "gates_promotion" in latest.columns:
+        ignored = latest["gates_promotion"].eq(False).fillna(False).astype(bool)
+    else:
+        ignored = pd.Series(False, index=latest.index)
+    gating = latest[~ignored]
+    failing = gating[
+        gating["status"].isin(FAILED_STATUSES) & (gating["severity"].str.upper() == "ERROR")
     ]
-    detail = {"failed_tests": sorted(failing["test_unique_id"]), "tests_checked": len(latest)}
+    detail = {
+        "failed_tests": sorted(failing["test_unique_id"]),
+        "tests_checked": len(gating),
+        "tests_of_scoring_and_monitoring_ignored": int(ignored.sum()),
+    }
     return Gate("data_tests", failing.empty, float(len(failing)), rule, detail)
 
 

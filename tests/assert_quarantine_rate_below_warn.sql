@@ -1,0 +1,75 @@
+{{ config(severity='warn', store_failures=true) }}
+{#
+    A rejected feed is not a small delivery: warns when the share of the delivery's claim lines
+    sent to claims_quarantine is at or above quarantine_rate_warn
+    (seeds/monitoring_thresholds.csv). The failing row gives the rate, the threshold and the
+    most frequent reason; claims_quarantine holds every line with its reasons.
+#}
+
+with
+
+delivered as (
+
+    select count(*) as claim_line_count from {{ ref('int_claim_lines_checked') }}
+
+),
+
+quarantined as (
+
+    select count(*) as quarantined_line_count from {{ ref('claims_quarantine') }}
+
+),
+
+checked_lines as (
+
+    select
+        delivered.claim_line_count,
+        quarantined.quarantined_line_count
+    from delivered
+    cross join quarantined
+
+),
+
+top_reason as (
+
+    select
+        rejection_reasons,
+        count(*) as line_count
+    from {{ ref('claims_quarantine') }}
+    group by rejection_reasons
+    order by line_count desc, rejection_reasons asc
+    limit 1
+
+),
+
+thresholds as (
+
+    select {{ threshold_columns(['quarantine_rate_warn']) }}
+    from {{ ref('monitoring_thresholds') }}
+
+),
+
+rated as (
+
+    select
+        checked_lines.claim_line_count,
+        checked_lines.quarantined_line_count,
+        cast(checked_lines.quarantined_line_count as double)
+        / checked_lines.claim_line_count as quarantine_rate,
+        thresholds.quarantine_rate_warn,
+        top_reason.rejection_reasons as most_frequent_reasons
+    from checked_lines
+    cross join thresholds
+    left join top_reason on 1 = 1
+    where checked_lines.claim_line_count > 0
+
+)
+
+select
+    *,
+    'quarantined ' || cast(quarantined_line_count as {{ dbt.type_string() }})
+    || ' of ' || cast(claim_line_count as {{ dbt.type_string() }})
+    || ' claim lines, at or above quarantine_rate_warn: see claims_quarantine (most often: '
+    || coalesce(most_frequent_reasons, 'none') || ')' as message
+from rated
+where quarantine_rate >= quarantine_rate_warn
