@@ -8,14 +8,33 @@ job only reads them for one batch (the most recently scored one unless told othe
    volume and null rates, an empty batch, a missing reference profile;
 2. prints a readable summary and sends it to the configured channels through apprise
    (``slack://...``, ``mailto://...``, ``json://host/path`` for a generic webhook, ...; no
-   channel configured means print only);
+   channel configured means print only). Every channel URL is checked with apprise before
+   anything else: an unknown scheme or a malformed URL is refused at start, naming the URL
+   (redacted) and how to fix it. Each channel is shown and recorded by a label without
+   secrets (scheme, host, port, path; credentials, tokens and query values as ``***``) that
+   tells two channels on one host apart;
 3. triggers retraining when the score PSI or a feature PSI is at ``error``: locally by running
    the dbt ``train`` selector (then the promotion gate), on Databricks through the Jobs API
    (databricks-sdk, the training job's id from config);
 4. appends every alert, the batch summary and the trigger to ``mon_alerts``, with the
    channels and whether delivery worked, so nothing is lost when a channel is down;
-5. exits non-zero (``EXIT_ALERT``) when anything is at error or fail, so the pipeline run
-   fails visibly.
+5. exits non-zero when anything is at error or fail, or when a channel did not get the
+   summary, so the pipeline run fails visibly.
+
+Exit codes (``claims-fraud alerts``; any non-zero code fails the bundle task and
+``make monitor``):
+
+- ``EXIT_OK`` (0): nothing at error or fail, and every configured channel got the summary
+  (or none is configured: print only);
+- ``EXIT_ALERT`` (1): something is at error or fail, and every configured channel got it;
+- ``EXIT_REFUSED`` (2, the CLI's usage error): refused at start, nothing read, sent or
+  recorded: an unknown or malformed channel URL; also missing monitoring tables or an
+  unknown batch (then nothing is sent or recorded either);
+- ``EXIT_DELIVERY_FAILED`` (3): at least one configured channel did not get the summary
+  (unreachable, refused, rejected). It wins over ``EXIT_ALERT``: an alert that someone who
+  should have been told never saw is the more urgent fault, and the verdict is still in
+  ``mon_alerts`` and the printed output. Every channel is still tried, and ``mon_alerts``
+  records which ones failed (summary row: ``details.deliveries``).
 """
 
 from __future__ import annotations
@@ -23,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -36,11 +56,12 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from claims_fraud.report import bin_label
+from claims_fraud.secret_urls import redact_url
 from claims_fraud.warehouse import TableNotFoundError, Warehouse
 
 ALERTS_TABLE = "mon_alerts"
 ERROR, WARN, INFO, OK = "error", "warn", "info", "ok"
-EXIT_OK, EXIT_ALERT = 0, 1
+EXIT_OK, EXIT_ALERT, EXIT_REFUSED, EXIT_DELIVERY_FAILED = 0, 1, 2, 3
 SCORE_FEATURE = "fraud_probability"
 
 # Status -> severity, per monitoring table (statuses not listed pass silently: ok,
@@ -58,6 +79,10 @@ VOLUME_SEVERITY = {"error": ERROR, "warn": WARN}
 
 class MonitoringNotRunError(LookupError):
     """The monitoring tables are missing or hold no batch."""
+
+
+class ChannelConfigError(ValueError):
+    """A channel URL that apprise cannot send to (unknown scheme, malformed URL)."""
 
 
 @dataclass(frozen=True)
@@ -314,21 +339,35 @@ def format_summary(batch: BatchAlerts) -> str:
 
 @dataclass(frozen=True)
 class Delivery:
-    channel: str  # the URL without credentials
+    channel: str  # the channel's label (channel_labels): no credentials, unique in the run
     delivered: bool
     error: str | None = None
 
 
 def redact(url: str) -> str:
-    """A channel URL without secrets: the scheme, and the host when it is a host name or an
-    address (apprise puts tokens where a host would be for Slack and others: those become
-    ***). Credentials, ports and paths are dropped."""
+    """The coarsest form of a channel URL: the scheme, and the host when it is a host name or
+    an address (apprise puts tokens where a host would be for Slack and others: those become
+    ***). Credentials, ports and paths are dropped. The job itself labels channels with
+    :func:`channel_labels`, which keeps port and path so that channels stay apart."""
     parts = urlsplit(url)
     if not parts.scheme:
         return "invalid-url"
     host = parts.hostname or ""
     shown = host if "." in host or host == "localhost" else "***"
     return f"{parts.scheme}://{shown}"
+
+
+def channel_labels(urls: Sequence[str]) -> list[str]:
+    """One secret-free label per channel (:func:`claims_fraud.secret_urls.redact_url`: scheme,
+    host, port, path; credentials, tokens and query values as ***). Two channels whose labels
+    would still be equal (the same webhook host with different tokens) get their position:
+    ``slack://***/***/*** (channel 2)``."""
+    labels = [redact_url(url) for url in urls]
+    repeated = {label for label in labels if labels.count(label) > 1}
+    return [
+        f"{label} (channel {i})" if label in repeated else label
+        for i, label in enumerate(labels, start=1)
+    ]
 
 
 def channel_urls(explicit: Sequence[str] | None = None) -> list[str]:
@@ -340,18 +379,68 @@ def channel_urls(explicit: Sequence[str] | None = None) -> list[str]:
     return [url for url in raw.replace(",", " ").split() if url]
 
 
+CHANNEL_FIX = (
+    "how to fix: correct or remove the URL in --notify or $CLAIMS_FRAUD_ALERT_URLS (on "
+    "Databricks: the secret `alert_urls` of the job's secret scope). URLs apprise knows look "
+    "like slack://TokenA/TokenB/TokenC/#channel, mailto://user:password@host?to=address, "
+    "json://host:port/path (a generic webhook; jsons:// for https); `apprise --details` lists "
+    "every scheme. Nothing was read, sent or recorded."
+)
+
+
+def channel_problem(url: str) -> str | None:
+    """Why apprise cannot send to ``url`` (unknown scheme, malformed URL), or None."""
+    import apprise
+
+    if apprise.Apprise().add(url):
+        return None
+    scheme = url.strip().partition("://")[0].lower() if "://" in url else ""
+    if not scheme:
+        return "not a URL (no scheme://)"
+    if not re.fullmatch(r"[a-z][a-z0-9+.-]{0,31}", scheme):
+        return "not a URL (an invalid scheme)"
+    if scheme in ("http", "https"):
+        return (
+            f"{scheme}:// is accepted only for the webhooks of services apprise knows "
+            "(e.g. hooks.slack.com); for a generic webhook use json:// or jsons://"
+        )
+    if scheme not in apprise.NotificationManager():
+        return f"unknown scheme {scheme}://"
+    return f"a malformed {scheme}:// URL (a part is missing or not valid for {scheme}://)"
+
+
+def check_channels(urls: Sequence[str], source: str = "--notify") -> None:
+    """Raise :class:`ChannelConfigError` naming every channel apprise cannot send to (by its
+    label, never its secrets) and how to fix it; ``source`` says where the URLs came from."""
+    labels = channel_labels(urls)
+    problems = [
+        f"  channel {i} of {len(urls)} ({source}): {label}: {why}"
+        for i, (url, label) in enumerate(zip(urls, labels, strict=True), start=1)
+        if (why := channel_problem(url)) is not None
+    ]
+    if problems:
+        raise ChannelConfigError(
+            "\n".join(["alert channel(s) apprise cannot send to:", *problems, CHANNEL_FIX])
+        )
+
+
 def send(urls: Sequence[str], title: str, body: str) -> list[Delivery]:
     """Send ``body`` to each channel separately, so one channel down does not hide another."""
     import apprise
 
     deliveries = []
-    for url in urls:
+    for url, label in zip(urls, channel_labels(urls), strict=True):
         app = apprise.Apprise()
         if not app.add(url):
-            deliveries.append(Delivery(redact(url), False, "not a notification URL apprise knows"))
+            deliveries.append(Delivery(label, False, "not a notification URL apprise knows"))
             continue
-        delivered = bool(app.notify(title=title, body=body))
-        deliveries.append(Delivery(redact(url), delivered, None if delivered else "not delivered"))
+        try:
+            delivered = bool(app.notify(title=title, body=body))
+        except Exception as exc:  # a plugin's bug must not hide the other channels
+            # The exception's text may quote the URL: only its type is kept.
+            deliveries.append(Delivery(label, False, f"{type(exc).__name__} while sending"))
+            continue
+        deliveries.append(Delivery(label, delivered, None if delivered else "not delivered"))
     return deliveries
 
 
@@ -424,7 +513,15 @@ class AlertRun:
     trigger: TriggerResult | None
 
     @property
+    def undelivered(self) -> tuple[Delivery, ...]:
+        """The configured channels that did not get the summary."""
+        return tuple(d for d in self.deliveries if not d.delivered)
+
+    @property
     def exit_code(self) -> int:
+        """See the module docstring: a failed delivery wins over the verdict."""
+        if self.undelivered:
+            return EXIT_DELIVERY_FAILED
         return EXIT_ALERT if self.batch.worst == ERROR else EXIT_OK
 
 
@@ -437,7 +534,11 @@ def _rows(run: AlertRun, run_id: str, created_at: datetime) -> pd.DataFrame:
         run.batch.worst,
         run.batch.batch_id,
         run.summary,
-        {"alerts": len(run.batch.alerts), "delivery_errors": failures or None},
+        {
+            "alerts": len(run.batch.alerts),
+            "delivery_errors": failures or None,
+            "deliveries": {d.channel: d.delivered for d in run.deliveries} or None,
+        },
     )
     alerts = [summary, *run.batch.alerts]
     if run.trigger is not None:
@@ -478,7 +579,9 @@ def run_alerts(
     batch_id: str | None = None,
     now: datetime | None = None,
 ) -> AlertRun:
-    """Collect, send, trigger and record; see the module docstring."""
+    """Check the channels, collect, send, trigger and record; see the module docstring.
+    Raises :class:`ChannelConfigError` before reading anything when a channel URL is bad."""
+    check_channels(urls)
     batch = collect_batch_alerts(warehouse, batch_id)
     summary = format_summary(batch)
     title = f"[{batch.worst.upper()}] claims fraud monitoring, batch {batch.batch_id}"
@@ -502,6 +605,11 @@ def describe(run: AlertRun) -> str:
         lines.append(f"channel {delivery.channel}: {state}")
     if not run.deliveries:
         lines.append("no alert channel configured (CLAIMS_FRAUD_ALERT_URLS): printed only")
+    elif run.undelivered:
+        lines.append(
+            f"DELIVERY FAILED: {len(run.undelivered)} of {len(run.deliveries)} channel(s) did "
+            f"not get this summary (exit {EXIT_DELIVERY_FAILED})"
+        )
     if run.trigger is not None:
         lines.append(f"retraining ({run.trigger.kind}): {run.trigger.message}")
     elif run.batch.needs_retraining:

@@ -345,7 +345,8 @@ def _add_alerts_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="URL",
         help="an apprise channel URL (slack://..., mailto://..., json://host/path); repeatable; "
-        "default: $CLAIMS_FRAUD_ALERT_URLS, none = print only",
+        "default: $CLAIMS_FRAUD_ALERT_URLS, none = print only. An unknown scheme or a malformed "
+        "URL is refused (exit 2) before anything is read or sent",
     )
     parser.add_argument(
         "--retrain",
@@ -370,6 +371,12 @@ def _add_alerts_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_alerts(args: argparse.Namespace) -> int:
     from claims_fraud import alerts
 
+    urls = alerts.channel_urls(args.notify)
+    try:  # before the warehouse: a bad URL costs no read, no Spark session, no delivery
+        alerts.check_channels(urls, "--notify" if args.notify else "$CLAIMS_FRAUD_ALERT_URLS")
+    except alerts.ChannelConfigError as exc:
+        print(f"claims-fraud alerts: error: {exc}", file=sys.stderr)
+        return alerts.EXIT_REFUSED
     warehouse = _warehouse(args, "monitoring")
     retrainer = None
     if args.retrain == "local":
@@ -385,12 +392,10 @@ def _run_alerts(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         retrainer = alerts.databricks_retrainer(args.training_job_id)
     try:
-        run = alerts.run_alerts(
-            warehouse, alerts.channel_urls(args.notify), retrainer, batch_id=args.batch_id
-        )
+        run = alerts.run_alerts(warehouse, urls, retrainer, batch_id=args.batch_id)
     except alerts.MonitoringNotRunError as exc:
         print(f"claims-fraud alerts: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return alerts.EXIT_REFUSED
     print(alerts.describe(run))
     return run.exit_code
 
@@ -564,7 +569,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "alerts": Subcommand(
         help="summarise the latest batch's monitoring verdicts, notify, trigger retraining on "
-        "drift, record to mon_alerts; exit 1 when anything is at error or fail",
+        "drift, record to mon_alerts. Exit 0: all within thresholds and delivered; 1: something "
+        "at error or fail; 2: refused at start (unknown or malformed channel URL, monitoring "
+        "not built), nothing sent or recorded; 3: a channel did not get the summary (wins over "
+        "1: whoever should have been told was not)",
         add_arguments=_add_alerts_arguments,
         run=_run_alerts,
     ),
