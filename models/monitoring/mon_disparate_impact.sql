@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='batch_id',
         incremental_strategy=incremental_strategy(),
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 {#
@@ -17,9 +17,14 @@
     - pooled two-proportion z-test, p = (x1 + x2) / (n1 + n2), two-sided p-value, Bonferroni
       over the attribute's non-reference groups, significant when p_adjusted < alpha
     - 95% CI of the ratio by Katz's log method (null when x1 or x2 is 0)
+    - the band test: is the DI significantly outside the band, not merely different from 1?
+      One-sided z of ln DI beyond the crossed bound, with Katz's standard error
+      sqrt((1 - p1) / x1 + (1 - p2) / x2) (a count of 0 taken as 0.5), Bonferroni as above:
+      p_outside_band, p_outside_band_adjusted, is_significantly_outside_band
     - status: insufficient_data (an expected cell under min_expected_cell_count, or an empty
-      batch), fail (outside the band and significant), warn_not_significant (outside, not
-      significant), warn_significant_within_band, pass.
+      batch), fail (outside the band and significantly outside it), warn_not_significant
+      (outside, not significantly: a small sample is not evidence), warn_significant_within_band
+      (inside the band, significantly different from 1), pass.
     The reference group's own row has DI 1 and is insufficient_data when x2 or n2 - x2 is
     under the minimum. The Python twin is claims_fraud.fairness.disparate_impact.
 #}
@@ -183,7 +188,21 @@ statistics as (
         case
             when is_reference_group then least(n2 * p2, n2 * (1 - p2))
             else least(n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled))
-        end as min_expected_cell
+        end as min_expected_cell,
+        -- ln DI and Katz's standard error for the band test, a zero count taken as 0.5
+        case
+            when not is_reference_group and n2 > 0
+                then ln(
+                    (greatest(cast(x1 as double), 0.5) * n2) / (n1 * greatest(cast(x2 as double), 0.5))
+                )
+        end as log_ratio,
+        case
+            when not is_reference_group and n2 > 0
+                then sqrt(
+                    (1 - p1) / greatest(cast(x1 as double), 0.5)
+                    + (1 - p2) / greatest(cast(x2 as double), 0.5)
+                )
+        end as se_log_ratio
     from tested
 
 ),
@@ -202,6 +221,9 @@ judged as (
     select
         adjusted.*,
         thresholds.min_expected_cell_count,
+        thresholds.disparate_impact_lower,
+        thresholds.disparate_impact_upper,
+        thresholds.disparate_impact_alpha,
         case
             when adjusted.p_value is not null
                 then least(1.0, adjusted.p_value * adjusted.n_comparisons)
@@ -221,6 +243,47 @@ judged as (
         ) as is_outside_band
     from adjusted
     cross join thresholds
+
+),
+
+band_tested as (
+
+    select
+        *,
+        -- how many standard errors ln DI lies beyond the bound it crossed (negative: inside)
+        case
+            when not is_outside_band or se_log_ratio is null or se_log_ratio = 0 then null
+            when disparate_impact < disparate_impact_lower
+                then (ln(disparate_impact_lower) - log_ratio) / se_log_ratio
+            else (log_ratio - ln(disparate_impact_upper)) / se_log_ratio
+        end as z_outside_band
+    from judged
+
+),
+
+band_judged as (
+
+    select
+        *,
+        case
+            when z_outside_band >= 0 then {{ normal_upper_tail('z_outside_band') }}
+            when z_outside_band < 0 then 1 - {{ normal_upper_tail('-z_outside_band') }}
+        end as p_outside_band
+    from band_tested
+
+),
+
+band_adjusted as (
+
+    select
+        *,
+        case
+            when p_outside_band is not null then least(1.0, p_outside_band * n_comparisons)
+        end as p_outside_band_adjusted,
+        coalesce(
+            least(1.0, p_outside_band * n_comparisons) < disparate_impact_alpha, false
+        ) as is_significantly_outside_band
+    from band_judged
 
 ),
 
@@ -247,15 +310,18 @@ group_rows as (
         ci_high,
         min_expected_cell,
         is_significant,
+        p_outside_band,
+        p_outside_band_adjusted,
+        is_significantly_outside_band,
         case
             when not (min_expected_cell >= min_expected_cell_count) or min_expected_cell is null
                 then 'insufficient_data'
-            when is_outside_band and is_significant then 'fail'
+            when is_outside_band and is_significantly_outside_band then 'fail'
             when is_outside_band then 'warn_not_significant'
             when is_significant then 'warn_significant_within_band'
             else 'pass'
         end as status
-    from judged
+    from band_adjusted
 
 ),
 
@@ -291,9 +357,12 @@ select
     group_rows.ci_low,
     group_rows.ci_high,
     group_rows.min_expected_cell,
+    group_rows.p_outside_band,
+    group_rows.p_outside_band_adjusted,
     coalesce(group_rows.n, 0) as n,
     coalesce(group_rows.flagged, 0) as flagged,
     coalesce(group_rows.is_significant, false) as is_significant,
+    coalesce(group_rows.is_significantly_outside_band, false) as is_significantly_outside_band,
     coalesce(group_rows.status, 'insufficient_data') as status
 from batches
 cross join attributes

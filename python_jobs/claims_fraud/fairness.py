@@ -19,18 +19,27 @@ exact and stated. For a group g (n1 claims, x1 flagged) against the reference gr
 - 95% CI of the ratio (Katz log method, 1.96 whatever alpha is):
   ``exp(ln(DI) -/+ 1.96 * sqrt((1 - p1) / x1 + (1 - p2) / x2))``, NaN when x1 or x2 is 0
 - expected cells under the pooled rate: ``n1 * p, n1 * (1 - p), n2 * p, n2 * (1 - p)``
+- the band test (is the DI significantly *outside the band*, not merely different from 1?):
+  with ``x1' = max(x1, 0.5)``, ``x2' = max(x2, 0.5)``, ``L = ln((x1' * n2) / (n1 * x2'))`` and
+  Katz's ``se = sqrt((1 - p1) / x1' + (1 - p2) / x2')``, for a DI outside the band
+  ``z_out = (ln(band_low) - L) / se`` below it, ``(L - ln(band_high)) / se`` above it;
+  ``p_outside_band = 1 - Phi(z_out)``, ``p_outside_band_adjusted = min(1, m * p_outside_band)``,
+  ``is_significantly_outside_band = p_outside_band_adjusted < alpha``; NaN / False inside the
+  band or when se is 0
 
 Status, first match wins:
 
 1. ``insufficient_data``: any expected cell < ``min_expected`` (the test is not trustworthy; never
    a silent pass)
-2. ``fail``: DI outside the band [band_low, band_high] (bounds inside) and significant
-3. ``warn_not_significant``: DI outside the band, not significant
+2. ``fail``: DI outside the band [band_low, band_high] (bounds inside) and significantly outside
+   it (a DI that crosses a bound on a small sample is not evidence of disparate impact)
+3. ``warn_not_significant``: DI outside the band, not significantly outside it
 4. ``warn_significant_within_band``: DI inside the band but significant
 5. ``pass``
 
 The reference row compares the group with itself: DI = not_flagged_ratio = 1, z, p_value,
-p_adjusted, ci_low, ci_high NaN, is_significant False, status ``pass``, or
+p_adjusted, ci_low, ci_high, p_outside_band(_adjusted) NaN, is_significant(ly_outside_band)
+False, status ``pass``, or
 ``insufficient_data`` when its own cells ``n2 * p2`` or ``n2 * (1 - p2)`` are < min_expected.
 
 Groups are the attribute's values as text; nulls form the group ``unknown``. The default
@@ -72,6 +81,9 @@ COLUMNS = (
     "ci_low",
     "ci_high",
     "is_significant",
+    "p_outside_band",
+    "p_outside_band_adjusted",
+    "is_significantly_outside_band",
     "status",
 )
 
@@ -103,9 +115,28 @@ def katz_interval(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     return math.exp(log_ratio - half_width), math.exp(log_ratio + half_width)
 
 
+def outside_band_p_value(x1: int, n1: int, x2: int, n2: int, band: tuple[float, float]) -> float:
+    """One-sided p-value that (x1/n1) / (x2/n2) lies beyond the band bound it crosses (module
+    docstring); NaN when the ratio is inside the band or the standard error is 0."""
+    di = _ratio(x1 * n2, n1 * x2)
+    if band[0] <= di <= band[1]:
+        return math.nan
+    c1, c2 = max(x1, 0.5), max(x2, 0.5)
+    se = math.sqrt((1 - x1 / n1) / c1 + (1 - x2 / n2) / c2)
+    if se == 0:
+        return math.nan
+    log_ratio = math.log((c1 * n2) / (n1 * c2))
+    if di < band[0]:
+        z_out = (math.log(band[0]) - log_ratio) / se
+    else:  # above the band, +inf and NaN (0 / 0) included, as the SQL
+        z_out = (log_ratio - math.log(band[1])) / se
+    return 0.5 * math.erfc(z_out / math.sqrt(2))
+
+
 def _status(
     di: float,
     significant: bool,
+    outside_significantly: bool,
     cells: Sequence[float],
     band: tuple[float, float],
     min_expected: float,
@@ -114,7 +145,7 @@ def _status(
         return "insufficient_data"
     outside = not band[0] <= di <= band[1]  # NaN DI counts as outside
     if outside:
-        return "fail" if significant else "warn_not_significant"
+        return "fail" if outside_significantly else "warn_not_significant"
     return "warn_significant_within_band" if significant else "pass"
 
 
@@ -186,7 +217,10 @@ def disparate_impact(
                 ci_low=math.nan,
                 ci_high=math.nan,
                 is_significant=False,
-                status=_status(1.0, False, cells, band, min_expected),
+                p_outside_band=math.nan,
+                p_outside_band_adjusted=math.nan,
+                is_significantly_outside_band=False,
+                status=_status(1.0, False, False, cells, band, min_expected),
             )
         else:
             di = _ratio(x1 * n2, n1 * x2)
@@ -196,6 +230,9 @@ def disparate_impact(
             pooled = (x1 + x2) / (n1 + n2)
             cells = (n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled))
             ci_low, ci_high = katz_interval(x1, n1, x2, n2)
+            p_band = outside_band_p_value(x1, n1, x2, n2, band)
+            p_band_adjusted = min(1.0, p_band * m) if not math.isnan(p_band) else math.nan
+            outside_significantly = bool(p_band_adjusted < alpha)
             row.update(
                 disparate_impact=di,
                 not_flagged_ratio=_ratio((n1 - x1) * n2, n1 * (n2 - x2)),
@@ -205,7 +242,10 @@ def disparate_impact(
                 ci_low=ci_low,
                 ci_high=ci_high,
                 is_significant=significant,
-                status=_status(di, significant, cells, band, min_expected),
+                p_outside_band=p_band,
+                p_outside_band_adjusted=p_band_adjusted,
+                is_significantly_outside_band=outside_significantly,
+                status=_status(di, significant, outside_significantly, cells, band, min_expected),
             )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -55,7 +55,13 @@ def test_two_groups_hand_computed() -> None:
     assert b["ci_high"] == pytest.approx(2 * math.exp(half))
     assert (b["ci_low"], b["ci_high"]) == pytest.approx((1.12943, 3.54161), abs=1e-5)
     assert bool(b["is_significant"])
-    assert b["status"] == "fail"
+    # Band test: ln 2 is (ln 2 - ln 1.25) / sqrt(0.085) = 1.612 standard errors above ln 1.25,
+    # one-sided p ~ 0.0535 >= 0.05: outside the band but not significantly -> not a fail.
+    z_out = (math.log(2) - math.log(1.25)) / math.sqrt(0.085)
+    assert b["p_outside_band"] == pytest.approx(0.5 * math.erfc(z_out / math.sqrt(2)))
+    assert b["p_outside_band"] == pytest.approx(0.0535, abs=1e-4)
+    assert not bool(b["is_significantly_outside_band"])
+    assert b["status"] == "warn_not_significant"
 
 
 def test_reference_row() -> None:
@@ -92,8 +98,12 @@ def test_null_groups_are_unknown() -> None:
 @pytest.mark.parametrize(
     ("counts", "status"),
     [
-        # DI 2.0, p = 0.016 -> fail.
-        ({"A": (200, 20), "B": (100, 20)}, "fail"),
+        # DI 2.0 on 400 vs 200 claims: ln 2 lies 2.28 standard errors above ln 1.25,
+        # p_outside_band ~ 0.011 -> fail.
+        ({"A": (400, 40), "B": (200, 40)}, "fail"),
+        # DI 2.0 on 200 vs 100 claims: significantly different from 1 (p = 0.016), but only
+        # 1.61 standard errors above the band (p_outside_band ~ 0.054) -> not a fail.
+        ({"A": (200, 20), "B": (100, 20)}, "warn_not_significant"),
         # DI 1.6 outside the band, but 50 vs 50 claims: p ~ 0.37 -> not significant.
         ({"A": (50, 5), "B": (49, 8)}, "warn_not_significant"),
         # DI 1.1 inside the band, 100k claims each: p ~ 1e-13 -> significant.
@@ -175,7 +185,7 @@ def test_input_checks() -> None:
 
 def test_fairness_gate() -> None:
     ok_groups, ok_flags = groups_and_flags({"A": (1000, 100), "B": (999, 105)})
-    bad_groups, bad_flags = groups_and_flags({"A": (200, 20), "B": (100, 20)})
+    bad_groups, bad_flags = groups_and_flags({"A": (400, 40), "B": (200, 40)})
     thin_groups, thin_flags = groups_and_flags({"A": (1000, 10), "B": (20, 1)})
     passed, details = fairness_gate(
         {
@@ -200,7 +210,38 @@ def test_fairness_gate() -> None:
             "group": "B",
             "status": "fail",
             "disparate_impact": pytest.approx(2.0),
-            "p_adjusted": pytest.approx(0.016309, abs=1e-6),
+            "p_adjusted": pytest.approx(0.000682, abs=1e-6),
         }
     ]
     json.dumps(details, allow_nan=False)  # strict JSON, ready to log
+
+
+def test_the_band_test_measures_the_distance_beyond_the_crossed_bound() -> None:
+    # B: 4% vs A's 5.6% on 1,000 claims each, DI 0.714: outside the band, yet ln 0.714 is
+    # only (ln 0.8 - ln 0.714) / se = 0.113 / 0.194 = 0.59 standard errors below ln 0.8.
+    groups, flagged = groups_and_flags({"A": (1000, 56), "B": (1000, 40)})
+    b = row(disparate_impact(groups, flagged), "B")
+    se = math.sqrt((1 - 0.04) / 40 + (1 - 0.056) / 56)
+    z_out = (math.log(0.8) - math.log(40 / 56)) / se
+    assert b["p_outside_band"] == pytest.approx(0.5 * math.erfc(z_out / math.sqrt(2)))
+    assert b["status"] == "warn_not_significant"
+    # Ten times the claims at the same rates: 1.87 standard errors, p ~ 0.031 -> fail.
+    groups, flagged = groups_and_flags({"A": (10_000, 560), "B": (10_000, 400)})
+    b = row(disparate_impact(groups, flagged), "B")
+    assert b["p_outside_band"] < 0.05
+    assert b["is_significantly_outside_band"]
+    assert b["status"] == "fail"
+    # Inside the band there is nothing to test.
+    groups, flagged = groups_and_flags({"A": (10_000, 500), "B": (10_000, 480)})
+    b = row(disparate_impact(groups, flagged), "B")
+    assert math.isnan(b["p_outside_band"])
+    assert not b["is_significantly_outside_band"]
+
+
+def test_a_group_with_no_flags_is_tested_with_half_a_flag() -> None:
+    # 0 of 2,000 flagged against 10% of 2,000: DI 0, far outside; ln(0.5 / 200) is many
+    # standard errors below ln 0.8, so the zero count does not hide a real disparity.
+    groups, flagged = groups_and_flags({"A": (2000, 200), "B": (2000, 0)})
+    b = row(disparate_impact(groups, flagged), "B")
+    assert b["disparate_impact"] == 0
+    assert b["status"] == "fail"
