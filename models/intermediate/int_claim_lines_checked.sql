@@ -124,10 +124,18 @@ checked as (
         keyed_lines.charge_amount,
         keyed_lines.data_source,
         keyed_lines.ingested_at,
+        keyed_lines.unreadable_columns,
+
+        -- A value that is there but unreadable (null after try_cast) is its own reason,
+        -- unreadable_value; the rules below count only readable or truly missing values.
+        keyed_lines.unreadable_columns is not null as has_unreadable_value,
 
         (
             keyed_lines.claim_id is null
-            or keyed_lines.claim_line_number is null
+            or (
+                keyed_lines.claim_line_number is null
+                and not {{ lists_column('keyed_lines.unreadable_columns', 'claim_line_number') }}
+            )
             or keyed_lines.person_id is null
         ) as has_null_key,
 
@@ -138,15 +146,34 @@ checked as (
         ) as is_duplicate_line,
 
         (
-            keyed_lines.claim_start_date is null
-            or keyed_lines.claim_line_start_date is null
-            or keyed_lines.ingested_at is null
+            (
+                keyed_lines.claim_start_date is null
+                and not {{ lists_column('keyed_lines.unreadable_columns', 'claim_start_date') }}
+            )
+            or (
+                keyed_lines.claim_line_start_date is null
+                and not {{ lists_column('keyed_lines.unreadable_columns', 'claim_line_start_date') }}
+            )
+            or (
+                keyed_lines.ingested_at is null
+                and not {{ lists_column('keyed_lines.unreadable_columns', 'ingest_datetime') }}
+            )
         ) as has_missing_required_date,
 
+        -- an amount is non-positive when zero, negative or missing (null but not unreadable)
         (
-            coalesce(keyed_lines.charge_amount, 0) <= 0
-            or coalesce(keyed_lines.allowed_amount, 0) <= 0
-            or coalesce(keyed_lines.paid_amount, 0) <= 0
+            coalesce(
+                keyed_lines.charge_amount <= 0,
+                not {{ lists_column('keyed_lines.unreadable_columns', 'charge_amount') }}
+            )
+            or coalesce(
+                keyed_lines.allowed_amount <= 0,
+                not {{ lists_column('keyed_lines.unreadable_columns', 'allowed_amount') }}
+            )
+            or coalesce(
+                keyed_lines.paid_amount <= 0,
+                not {{ lists_column('keyed_lines.unreadable_columns', 'paid_amount') }}
+            )
         ) as has_non_positive_amount,
 
         coalesce(
@@ -194,10 +221,11 @@ checked as (
 
         procedure_codes.hcpcs_code is null as has_unknown_procedure,
 
-        (
-            keyed_lines.service_unit_quantity is null
-            or keyed_lines.service_unit_quantity <= 0
-            or keyed_lines.service_unit_quantity > {{ checked_var('max_plausible_units') }}
+        -- units are invalid when zero, negative, implausibly many or missing (not unreadable)
+        coalesce(
+            keyed_lines.service_unit_quantity <= 0
+            or keyed_lines.service_unit_quantity > {{ checked_var('max_plausible_units') }},
+            not {{ lists_column('keyed_lines.unreadable_columns', 'service_unit_quantity') }}
         ) as has_invalid_units
 
     from keyed_lines
@@ -224,6 +252,7 @@ with_reasons as (
             ',',
             case when has_null_key then 'null_key' end,
             case when is_duplicate_line then 'duplicate_line' end,
+            case when has_unreadable_value then 'unreadable_value' end,
             case when has_missing_required_date then 'missing_required_date' end,
             case when has_non_positive_amount then 'non_positive_amount' end,
             case when has_inconsistent_amounts then 'amount_inconsistent' end,
@@ -239,6 +268,7 @@ with_reasons as (
         (
             cast(has_null_key as integer)
             + cast(is_duplicate_line as integer)
+            + cast(has_unreadable_value as integer)
             + cast(has_missing_required_date as integer)
             + cast(has_non_positive_amount as integer)
             + cast(has_inconsistent_amounts as integer)

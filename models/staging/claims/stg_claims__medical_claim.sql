@@ -54,7 +54,22 @@ renamed as (
 
         -- lineage
         try_cast(data_source as {{ dbt.type_string() }}) as data_source,
-        try_cast(ingest_datetime as timestamp) as ingested_at
+        try_cast(ingest_datetime as timestamp) as ingested_at,
+
+        -- raw columns whose value is there but did not cast above (same types as above)
+        {{ unreadable_columns([
+            ['claim_line_number', 'integer'],
+            ['service_unit_quantity', 'double'],
+            ['claim_start_date', 'date'],
+            ['claim_end_date', 'date'],
+            ['claim_line_start_date', 'date'],
+            ['claim_line_end_date', 'date'],
+            ['paid_date', 'date'],
+            ['paid_amount', 'decimal(12, 2)'],
+            ['allowed_amount', 'decimal(12, 2)'],
+            ['charge_amount', 'decimal(12, 2)'],
+            ['ingest_datetime', 'timestamp'],
+        ]) }} as unreadable_columns
 
     from source
 
