@@ -89,10 +89,11 @@ def test_a_second_claims_delivery_file_is_read(tmp_path: Path, copy_raw) -> None
     )[0]
     assert staged == first_lines + SECOND_LINES
     assert second == SECOND_LINES
-    assert project.scalar(
+    quarantined = project.scalar(
         "select count(*) from main_marts.claims_quarantine "
         "where claim_id like 'JULY-%' and rejection_reasons like '%non_positive_amount%'"
-    ) >= 1
+    )
+    assert quarantined >= 1
     reconcile = [
         result
         for result in project.run_results()["results"]
