@@ -382,9 +382,9 @@ def channel_urls(explicit: Sequence[str] | None = None) -> list[str]:
 CHANNEL_FIX = (
     "how to fix: correct or remove the URL in --notify or $CLAIMS_FRAUD_ALERT_URLS (on "
     "Databricks: the secret `alert_urls` of the job's secret scope). URLs apprise knows look "
-    "like slack://TokenA/TokenB/TokenC/#channel, mailto://user:password@host?to=address, "
-    "json://host:port/path (a generic webhook; jsons:// for https); `apprise --details` lists "
-    "every scheme. Nothing was read, sent or recorded."
+    "like slack://TokenA/TokenB/TokenC/#channel, mailto://user:"
+    "password@host?to=address, json://host:port/path (a generic webhook; jsons:// for "
+    "https); `apprise --details` lists every scheme. Nothing was read, sent or recorded."
 )
 
 

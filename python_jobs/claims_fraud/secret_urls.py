@@ -2,9 +2,9 @@
 plain configuration.
 
 Notification and webhook URLs hold their credentials in the URL itself: a password in the
-userinfo (``mailto://user:password@host``), a token in the host slot or the path (apprise's
-``slack://TokenA/TokenB/TokenC``, ``https://hooks.slack.com/services/T.../B.../...``), or a
-query value (``?token=...``).
+userinfo (``user:password@`` before the host, as mailto:// takes it), a token in the host
+slot or the path (apprise's ``slack://TokenA/TokenB/TokenC``,
+``https://hooks.slack.com/services/T.../B.../...``), or a query value (``?token=...``).
 
 - :func:`redact_url` is the label the alerts job prints and records for a channel: scheme,
   host, port and path, with credentials, token-like parts and query values replaced by ``***``.
@@ -104,7 +104,7 @@ _CREDENTIAL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "an apprise URL whose tokens are the URL",
+        "an apprise URL made of tokens",
         re.compile(
             r"\b(?:slack|discord|msteams|tgram|pover|pbul|gchat|ifttt|join)s?://(?!\.\.\.)[\w-]{2,}",
             re.I,

