@@ -5,8 +5,11 @@ one target's overrides the way ``databricks bundle validate`` does for the keys 
 uses; :func:`validate_schema` checks a document against the CLI's JSON schema;
 :func:`validate_jobs` parses each job with the ``databricks-bundles`` classes (unknown keys and
 wrong types are errors); :func:`check_references` checks what neither can see (dbt selectors,
-console scripts, CLI subcommands, task dependencies); :func:`run_job` walks a job's task graph
-on the local target (DuckDB), which is what ``make run`` does.
+console scripts, CLI subcommands, task dependencies); :func:`secret_problems` rejects
+credentials in plain config (a URL with ``user:password@``, a webhook token, a query
+``token=``...: they belong in the secret scope, as ``{{secrets/<scope>/<key>}}``);
+:func:`run_job` walks a job's task graph on the local target (DuckDB), which is what
+``make run`` does.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from claims_fraud.secret_urls import plain_secret_problems
 
 SCHEMA_FILE = "databricks-bundle.schema.json"
 SCHEMA_ENV = "CLAIMS_FRAUD_BUNDLE_SCHEMA"
@@ -551,6 +556,19 @@ def check_references(
     return problems
 
 
+def secret_problems(bundle: Mapping[str, Any]) -> list[str]:
+    """Every value of a resolved target configuration (variable values and defaults,
+    spark_env_vars, task parameters, anything else) that holds a credential in plain text:
+    deployed, it would be readable in the job's settings by anyone who can view the job. A
+    ``{{secrets/scope/key}}`` reference is the way in."""
+    scope = ((bundle.get("variables") or {}).get("secret_scope") or {}).get("default")
+    fix = (
+        f"put it in the secret scope and reference it as {{{{secrets/{scope or '<scope>'}/<key>}}}}"
+        " (the pipeline job reads CLAIMS_FRAUD_ALERT_URLS from the key alert_urls)"
+    )
+    return [f"plain secret: {problem}" for problem in plain_secret_problems(bundle, fix)]
+
+
 @dataclass
 class TargetReport:
     """What ``bundle validate`` checked for one target, and the problems it found."""
@@ -579,6 +597,7 @@ def validate_target(
     report.problems += validate_schema(raw, schema_path)
     report.problems += validate_jobs(bundle)
     report.problems += check_references(bundle, root / "selectors.yml", root / "pyproject.toml")
+    report.problems += secret_problems(bundle)
     report.jobs = {name: len(job.get("tasks") or []) for name, job in jobs(bundle).items()}
     report.other_resources = {
         kind: len(items)

@@ -8,6 +8,10 @@ these checks add the project's own rules, which no schema expresses:
 - every job has `timeout-minutes`;
 - no `run:` script interpolates `${{ secrets.* }}` (secrets reach scripts through `env:` only,
   so they are never echoed or spliced into a command line);
+- no value (`env:` at any level, `with:`, `run:`, anything) holds a credential in plain text:
+  a URL with `user:password@`, a webhook token (hooks.slack.com/services/..., slack://...), a
+  query `token=`/`key=`..., a Slack, GitHub or Databricks token; a `${{ secrets.NAME }}`
+  expression is the way in (`claims_fraud.secret_urls`);
 - every `BUNDLE_VAR_<name>` a workflow sets names a variable of databricks.yml
   (`bundle_var_problems`).
 """
@@ -20,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from claims_fraud.secret_urls import plain_secret_problems
 
 # `uses: owner/repo[/path]@<sha>  # v1.2.3` (the comment is what Dependabot/Renovate update).
 PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*\S))?\s*$")
@@ -91,6 +97,8 @@ def policy_problems(path: Path) -> list[str]:
         if SECRET_IN_RUN.search(str(step.get("run", ""))):
             name = step.get("name", step.get("run", "")[:40])
             problems.append(f"job {job_id}, step {name!r}: `${{{{ secrets.* }}}}` inside `run:`")
+    fix = "store it as a GitHub secret and pass it as ${{ secrets.NAME }} through env:"
+    problems += [f"plain secret: {p}" for p in plain_secret_problems(workflow, fix)]
     return problems
 
 
