@@ -269,7 +269,16 @@ def test_disparate_impact_agrees_with_the_python_twin(monitored: dict) -> None:
                 for column in ("disparate_impact", "not_flagged_ratio", "z", "p_value"):
                     value = row[column]
                     _close(got[column], None if math.isinf(value) else value, f"{column} {group}")
-                for column in ("p_adjusted", "ci_low", "ci_high"):
+                assert bool(got["is_significantly_outside_band"]) == bool(
+                    row["is_significantly_outside_band"]
+                )
+                for column in (
+                    "p_adjusted",
+                    "ci_low",
+                    "ci_high",
+                    "p_outside_band",
+                    "p_outside_band_adjusted",
+                ):
                     _close(got[column], row[column], f"{batch} {attribute} {group} {column}")
     region = table[(table["batch_id"] == "b5") & (table["attribute_name"] == "member_region")]
     assert region.set_index("group_name").loc["West", "status"] == "fail"

@@ -1,0 +1,197 @@
+"""No value from outside runs SQL: hostile dbt vars, CLI arguments and a raw-data path fail
+before any SQL runs, with a message naming the var and its rule (macros/vars.sql and its
+Python twin claims_fraud.params); a value that is allowed but holds a quote is rendered by the
+one quoting macro and comes back unchanged. The Spark half is
+python_jobs/tests/spark/test_spark_var_injection.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness import PROJECT_ROOT, DbtProject, make_project
+
+from claims_fraud import params
+from claims_fraud.warehouse import SparkWarehouse
+
+CLAIMS_FRAUD = str(Path(sys.executable).with_name("claims-fraud"))
+
+# (var, hostile value, words of the rule the message must quote)
+# (the batch id has its own test below, on a scored project)
+HOSTILE_VARS = [
+    ("scoring_window_end", "2025-01-01' or '1'='1", "a real date"),
+    ("raw_schema", "raw_claims; drop schema main cascade", "an identifier"),
+    ("max_plausible_units", "500 or 1=1", "a number greater than 0"),
+    ("protected_attributes", ["gender'"], "identifiers"),
+]
+
+
+@pytest.mark.parametrize(
+    "value", ["a' || 'b", "", "x" * 65, "-lead", "b 1", "b\n1", "bätch", None, 7]
+)
+def test_python_batch_id_rule_refuses_hostile_ids(value) -> None:
+    with pytest.raises(params.InvalidParameterError, match="must be a batch id"):
+        params.batch_id(value, "scoring_batch_id")
+
+
+@pytest.mark.parametrize("value", ["all_claims", "w09", "2024-W09", "b.1:late-2025", "x" * 64])
+def test_python_batch_id_rule_accepts_plain_ids(value: str) -> None:
+    assert params.batch_id(value) == value
+
+
+@pytest.mark.parametrize(
+    "value", ["2025-02-30", "2025-13-01", "2025-1-1", "2025-01-01' or '1'='1", "2025-01-01 25:00"]
+)
+def test_python_window_rule_refuses_what_is_not_a_real_date(value: str) -> None:
+    with pytest.raises(params.InvalidParameterError, match="a real date"):
+        params.optional_timestamp(value, "scoring_window_start")
+
+
+def test_python_window_rule_reads_dates_and_empty_bounds() -> None:
+    assert params.optional_timestamp("") is None
+    assert params.optional_timestamp("2024-02-29").isoformat() == "2024-02-29T00:00:00"
+    assert params.optional_timestamp("2024-02-29T10:30").hour == 10
+
+
+@pytest.mark.parametrize("name", ["claims`fraud", "a.b", "1abc", "x; drop", ""])
+def test_spark_warehouse_refuses_names_that_are_not_identifiers(name: str) -> None:
+    with pytest.raises(params.InvalidParameterError, match=r"catalog = .* an identifier"):
+        SparkWarehouse(spark=object(), catalog=name, schema="claims_fraud")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["report", "--batch-id", "a' || 'b"], "--batch-id = \"a' || 'b\" is not allowed"),
+        (["alerts", "--schema", "s`x"], "--schema = 's`x' is not allowed"),
+        (["promote", "--catalog", "c; drop"], "--catalog = 'c; drop' is not allowed"),
+    ],
+)
+def test_cli_refuses_hostile_arguments_before_reading_anything(
+    arguments: list[str], words: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no.duckdb"
+    result = subprocess.run(
+        [CLAIMS_FRAUD, *arguments, "--duckdb", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert words in result.stderr
+    assert not missing.exists()
+
+
+def _copy(project: DbtProject, root: Path) -> DbtProject:
+    copy = make_project(root, project.raw_dir)
+    shutil.copy(project.duckdb_path, copy.duckdb_path)
+    shutil.copytree(project.mlflow_dir, copy.mlflow_dir)
+    return copy
+
+
+def test_hostile_batch_id_fails_before_any_sql_and_changes_nothing(
+    trained_project: DbtProject, tmp_path: Path
+) -> None:
+    project = _copy(trained_project, tmp_path / "state")
+    scores_before = project.scalar("select count(*) from main_ml.fraud_scores")
+    hostile = "x'; drop table main_ml.fraud_scores; select '"
+    for selector in ("monitor", "score"):
+        result = project.dbt(
+            "build",
+            "--selector",
+            selector,
+            "--vars",
+            json.dumps({"scoring_batch_id": hostile}),
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "var scoring_batch_id = x'; drop table" in output
+        assert "must be a batch id" in output
+        # nothing ran: no node started
+        assert " START " not in output
+    assert project.scalar("select count(*) from main_ml.fraud_scores") == scores_before
+    batches = {row[0] for row in project.query("select batch_id from main_monitoring.mon_batches")}
+    assert not any("'" in batch for batch in batches)
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), HOSTILE_VARS)
+def test_every_var_that_reaches_sql_is_checked_before_anything_runs(
+    built_project: DbtProject, tmp_path: Path, name: str, value, rule: str
+) -> None:
+    project = make_project(tmp_path / "dbt", built_project.raw_dir)
+    result = project.dbt(
+        "build",
+        "--select",
+        "stg_claims__provider",
+        "--vars",
+        json.dumps({name: value}),
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"var {name} = " in output
+    assert rule in output
+    assert " START " not in output
+    assert not project.duckdb_path.exists() or project.query(
+        "select count(*) from information_schema.tables where table_schema like 'main_%'"
+    ) == [(0,)]
+
+
+def test_a_raw_folder_path_with_a_quote_is_refused(
+    built_project: DbtProject, tmp_path: Path
+) -> None:
+    hostile = tmp_path / "it's raw"
+    shutil.copytree(built_project.raw_dir, hostile)
+    project = make_project(tmp_path / "dbt", hostile)
+    result = project.dbt("build", "--select", "stg_claims__provider", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "env var CLAIMS_FRAUD_RAW_DIR" in output
+    assert "without quotes" in output
+
+
+def test_the_quoting_macro_returns_quotes_and_backslashes_unchanged(
+    built_project: DbtProject, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path / "dbt", built_project.raw_dir)
+    value = "it's a \\ back'slash''"
+    result = project.dbt(
+        "show",
+        "--inline",
+        "select {{ sql_literal(" + json.dumps(value) + ") }} as v",
+        "--output",
+        "json",
+        "--log-format",
+        "json",
+    )
+    shown = [
+        json.loads(line)["data"].get("preview")
+        for line in result.stdout.splitlines()
+        if line.startswith("{") and '"preview"' in line
+    ]
+    assert shown, result.stdout
+    assert json.loads(shown[-1]) == [{"v": value}]
+
+
+def test_every_var_in_dbt_project_yml_that_reaches_sql_has_a_rule() -> None:
+    """A new var used in SQL without a rule would bypass the check: vars.sql must list it."""
+    rules = (PROJECT_ROOT / "macros/vars.sql").read_text()
+    used = set()
+    for path in [*PROJECT_ROOT.glob("models/**/*.sql"), *PROJECT_ROOT.glob("macros/*.sql")]:
+        used |= set(re.findall(r"(?<!env_)var\(\s*['\"](\w+)", path.read_text()))
+    # var() itself appears in vars.sql (checked_var reads it); the rest must go through it.
+    unchecked = {
+        name
+        for name in used
+        if name
+        and f"'{name}':" not in rules
+        and name not in {"check_raw_columns", "python_submission_method", "claims_fraud_wheel"}
+    }
+    assert unchecked == set()
