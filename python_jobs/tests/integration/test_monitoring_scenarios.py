@@ -243,6 +243,21 @@ def test_drifted_batch_errors_on_drifted_features_alerts_and_retrains(
     # the train selector really ran: a new training run was recorded
     assert project.scalar("select count(*) from main_ml.ml_training_runs") >= 1
     assert "`dbt build --selector train` exited 0" in result.stdout
+    # The drift error that asked for the retrain does not block it: the gate skips the tests
+    # of the scoring and monitoring models (they judge the champion being replaced).
+    recorded = project.query(
+        "select status, gates_promotion from main_audit.dbt_test_results "
+        "where test_unique_id like '%psi_within_mon_feature_psi%' order by completed_at desc"
+    )
+    assert recorded[0] == ("fail", False)
+    decision = project.query(
+        "select data_tests_passed, data_tests_detail, performance_passed, fairness_passed, "
+        "is_promoted from main_ml.ml_promotion_decisions order by decided_at desc limit 1"
+    )[0]
+    data_tests_passed, detail, performance_passed, fairness_passed, promoted = decision
+    assert data_tests_passed, detail
+    assert json.loads(detail)["tests_of_scoring_and_monitoring_ignored"] > 0
+    assert promoted == (performance_passed and fairness_passed)
 
 
 def test_flags_depending_on_region_fail_region_and_pass_gender(
