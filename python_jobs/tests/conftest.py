@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from harness import TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
 
-from claims_fraud.cli import main as cli_main
 
 
 @pytest.fixture(scope="session")
 def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
+    from claims_fraud.cli import main as cli_main  # the generator: imported when needed
+
     out = tmp_path_factory.mktemp("raw")
     exit_code = cli_main(
         [
