@@ -12,7 +12,6 @@ import pytest
 from harness import TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
 
 
-
 @pytest.fixture(scope="session")
 def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
