@@ -188,6 +188,8 @@ class TreeAutoencoder:
             return target - predicted
         if model.n_classes == 2:
             predicted = np.column_stack([1.0 - predicted, predicted])
+        else:  # multi:softprob is (rows, classes), but flat for 0 rows: make it 2-D always
+            predicted = predicted.reshape(target.size, model.n_classes)
         observed = np.nan_to_num(target, nan=0.0).astype("int64")
         residual = 1.0 - predicted[np.arange(target.size), observed]
         return np.where(np.isnan(target), np.nan, residual)

@@ -4,11 +4,14 @@ A batch is the claims of fct_claim_features ingested in [window_start, window_en
 bound optional), identified by batch_id; the dbt model replaces a batch's rows on rerun.
 Everything is checked before a single score is computed: a missing champion, a model trained
 on features that are not there, or a feature column of the wrong type raises an error that
-names what is wrong, so nothing is written.
+names what is wrong, so nothing is written. A batch with no claims (an empty window, a 0-row
+delivery, a delivery that was all quarantined) is not an error: it is logged and scores to 0
+rows, and monitoring reports the batch as no_data.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +23,8 @@ import pandas as pd
 from claims_fraud.features import validate_feature_frame
 from claims_fraud.mlflow_models import check_model_features
 from claims_fraud.tracking import CHAMPION, MlflowSettings, require_version_by_alias
+
+log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = {
     "claim_id": "string",
@@ -94,6 +99,9 @@ def score_batch(
     ):
         check_model_features(model.spec.inputs, features, what)
         validate_feature_frame(features, model.spec)
+    if features.empty:
+        # The models are not asked about no rows (some flavours fail on them): no claims, no scores.
+        return empty_scores()
     scored_at = scored_at or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     probability = np.asarray(classifier.predict(None, features), dtype="float64")
     anomaly = np.asarray(autoencoder.predict(None, features), dtype="float64")
@@ -114,6 +122,16 @@ def score_batch(
     return scores.astype(SCORE_COLUMNS)
 
 
+def empty_scores() -> pd.DataFrame:
+    """No scores, with the columns and types of score_batch's result (what the table gets)."""
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in SCORE_COLUMNS.items()})
+
+
+def describe_window(window_start: str | None, window_end: str | None) -> str:
+    """[start, end) as the log says it; a missing bound is unbounded."""
+    return f"[{window_start or 'unbounded'}, {window_end or 'unbounded'})"
+
+
 def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     """The `fraud_scores` model's one call: settings from its `meta.scoring` mapping."""
     from claims_fraud.training_job import to_pandas
@@ -121,5 +139,30 @@ def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     meta = dict(meta or {})
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     champions = load_champions(settings)
-    batch = select_batch(to_pandas(features), meta.get("window_start"), meta.get("window_end"))
-    return score_batch(batch, champions, str(meta.get("batch_id") or ""))
+    batch_id = str(meta.get("batch_id") or "")
+    window_start, window_end = meta.get("window_start"), meta.get("window_end")
+    frame = to_pandas(features)
+    batch = select_batch(frame, window_start, window_end)
+    if batch.empty:
+        log_empty_batch(batch_id, window_start, window_end, len(frame))
+    return score_batch(batch, champions, batch_id)
+
+
+def log_empty_batch(
+    batch_id: str, window_start: str | None, window_end: str | None, n_features: int
+) -> None:
+    """Say which batch is empty and why it may be, at WARNING (dbt shows it; nothing fails)."""
+    if n_features == 0:
+        reason = (
+            "fct_claim_features has no rows at all (a 0-row delivery, or every line "
+            "quarantined: see claims_quarantine)"
+        )
+    else:
+        reason = f"none of the {n_features:,} claims of fct_claim_features was ingested in it"
+    log.warning(
+        "scoring batch %s (window %s) is empty: %s. fraud_scores gets 0 rows for it and "
+        "monitoring reports the batch as no_data.",
+        batch_id,
+        describe_window(window_start, window_end),
+        reason,
+    )
