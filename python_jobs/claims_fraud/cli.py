@@ -323,14 +323,25 @@ def _run_promote(args: argparse.Namespace) -> int:
 
 
 def _run_has_champion(args: argparse.Namespace) -> int:
-    from claims_fraud.tracking import CHAMPION, version_by_alias
+    # Loads what scoring loads (both @champion models and the classifier's reference profile):
+    # an alias whose artifacts are gone or corrupt is no champion, so `make run` retrains.
+    from claims_fraud.score import load_champions
+    from claims_fraud.tracking import CHAMPION, BrokenModelError, NoModelWithAliasError
 
     settings = _mlflow_settings(args)
-    champion = version_by_alias(settings.activate(), settings.classifier_name, CHAMPION)
-    if champion is None:
-        print(f"no @{CHAMPION} version of {settings.classifier_name}")
+    try:
+        champions = load_champions(settings)
+    except NoModelWithAliasError as exc:
+        print(f"no usable @{CHAMPION}: {exc}")
         return 1
-    print(f"{settings.classifier_name} v{champion.version} is @{CHAMPION}")
+    except BrokenModelError as exc:
+        print(f"claims-fraud has-champion: error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{champions.model_name} v{champions.model_version} is @{CHAMPION} (with "
+        f"{settings.autoencoder_name} v{champions.anomaly_model_version}); both models and "
+        "the reference profile load"
+    )
     return EXIT_OK
 
 
@@ -563,7 +574,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         run=_run_promote,
     ),
     "has-champion": Subcommand(
-        help="exit 0 when the registry has a @champion classifier, 1 when not",
+        help="exit 0 when the registry's @champion classifier and autoencoder and the "
+        "classifier's reference profile all load, 1 when one is missing or broken (says which)",
         add_arguments=_add_warehouse_arguments,
         run=_run_has_champion,
     ),

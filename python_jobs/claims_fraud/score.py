@@ -2,11 +2,12 @@
 
 A batch is the claims of fct_claim_features ingested in [window_start, window_end) (either
 bound optional), identified by batch_id; the dbt model replaces a batch's rows on rerun.
-Everything is checked before a single score is computed: a missing champion, a model trained
-on features that are not there, or a feature column of the wrong type raises an error that
-names what is wrong, so nothing is written. A batch with no claims (an empty window, a 0-row
-delivery, a delivery that was all quarantined) is not an error: it is logged and scores to 0
-rows, and monitoring reports the batch as no_data.
+Everything is checked before a single score is computed: a missing champion, a champion whose
+model or reference profile is missing or does not load, a model trained on features that are
+not there, or a feature column of the wrong type raises an error that names what is wrong, so
+nothing is written. A batch with no claims (an empty window, a 0-row delivery, a delivery that
+was all quarantined) is not an error: it is logged and scores to 0 rows, and monitoring reports
+the batch as no_data.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 
 from claims_fraud.features import validate_feature_frame
 from claims_fraud.mlflow_models import check_model_features
-from claims_fraud.tracking import CHAMPION, MlflowSettings, require_version_by_alias
+from claims_fraud.reference_tables import check_reference
+from claims_fraud.tracking import CHAMPION, MlflowSettings, load_version_by_alias
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,16 @@ class ChampionModels:
 
 def load_champions(settings: MlflowSettings, alias: str = CHAMPION) -> ChampionModels:
     """Load both models by alias (scoring always uses @champion; the benchmark times the
-    latest @challenger too); a missing alias says which commands make one."""
+    latest @challenger too) and check the reference profile logged with the classifier's run,
+    which monitoring compares each scored batch with. A missing alias (NoModelWithAliasError)
+    or a model or reference artifact that is missing or does not load (BrokenModelError) says
+    which model, version and artifact, and what to run; `claims-fraud has-champion` runs this."""
     client = settings.activate()
-    classifier_version = require_version_by_alias(client, settings.classifier_name, alias)
-    autoencoder_version = require_version_by_alias(client, settings.autoencoder_name, alias)
-    classifier = mlflow.pyfunc.load_model(f"models:/{settings.classifier_name}@{alias}")
-    autoencoder = mlflow.pyfunc.load_model(f"models:/{settings.autoencoder_name}@{alias}")
+    classifier_version, classifier = load_version_by_alias(client, settings.classifier_name, alias)
+    autoencoder_version, autoencoder = load_version_by_alias(
+        client, settings.autoencoder_name, alias
+    )
+    check_reference(client, classifier_version, alias)
     return ChampionModels(
         classifier=classifier.unwrap_python_model(),
         autoencoder=autoencoder.unwrap_python_model(),

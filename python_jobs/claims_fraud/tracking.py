@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -23,10 +24,26 @@ CLASSIFIER_MODEL = "claims_fraud_classifier"
 AUTOENCODER_MODEL = "claims_fraud_autoencoder"
 EXPERIMENT_NAME = "claims_fraud"
 DEFAULT_LOCAL_DIR = Path(".local/mlflow")
+RETRAIN_HINT = (
+    "Train and promote a new champion: `make run TRAIN=1`, or `dbt build --selector train` "
+    "then `claims-fraud promote`."
+)
 
 
 class NoModelWithAliasError(LookupError):
     """The registry has no version of a model under the alias asked for."""
+
+
+class BrokenModelError(RuntimeError):
+    """A model version is in the registry under an alias, but an artifact it needs (the model
+    itself, or the reference profile logged with its run) is missing or cannot be loaded."""
+
+    def __init__(self, name: str, version: str, alias: str, artifact: str, cause: str) -> None:
+        self.name, self.version, self.alias, self.artifact = name, version, alias, artifact
+        super().__init__(
+            f"@{alias} {name} v{version} is broken: {artifact} cannot be loaded ({cause}). "
+            f"{RETRAIN_HINT}"
+        )
 
 
 @dataclass(frozen=True)
@@ -118,3 +135,28 @@ def require_version_by_alias(client: MlflowClient, name: str, alias: str) -> Mod
             "`claims-fraud promote`."
         )
     return version
+
+
+def model_artifact_uri(client: MlflowClient, version: ModelVersion) -> str:
+    """Where the registry keeps a version's model files (what a broken-model message names)."""
+    try:
+        return str(client.get_model_version_download_uri(version.name, version.version))
+    except MlflowException:
+        return str(version.source)
+
+
+def load_version_by_alias(client: MlflowClient, name: str, alias: str) -> tuple[ModelVersion, Any]:
+    """The version under an alias and its loaded pyfunc model (by version number, so the model
+    is the version the lineage names even if the alias moves meanwhile). A missing alias raises
+    NoModelWithAliasError; model files that are missing or do not load raise BrokenModelError."""
+    version = require_version_by_alias(client, name, alias)
+    try:
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    # Anything can come out of a missing folder or a corrupt pickle (MlflowException, OSError,
+    # UnpicklingError, EOFError, AttributeError, ...): each means the same, the model is broken.
+    except Exception as exc:
+        artifact = f"the model at {model_artifact_uri(client, version)}"
+        raise BrokenModelError(
+            name, str(version.version), alias, artifact, f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return version, model
