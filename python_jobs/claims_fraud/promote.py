@@ -20,6 +20,7 @@ appends one row to `ml_promotion_decisions`, promoted or not.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -207,6 +208,29 @@ def _load(name: str, version: str) -> Any:
     return mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
 
 
+def _champion_pr_auc(
+    name: str, version: str, labelled: pd.DataFrame, budget: float
+) -> float | None:
+    """The champion's PR-AUC on the challenger's window, or None when its model does not load:
+    a broken champion cannot score, so it is no bar to replace (the challenger still has to pass
+    the fairness and data-test gates). Otherwise the retrain `make run` starts on a broken
+    champion could never be promoted."""
+    try:
+        model = _load(name, version)
+    # Missing folder, corrupt pickle, ...: anything that stops it loading (see tracking.py).
+    except Exception as exc:
+        logging.getLogger(__name__).warning(
+            "@champion %s v%s does not load (%s: %s): the challenger is judged as if there "
+            "were no champion",
+            name,
+            version,
+            type(exc).__name__,
+            exc,
+        )
+        return None
+    return _pr_auc(model, labelled, budget)
+
+
 def _window(features: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     days = pd.to_datetime(features[DATE_COLUMN]).dt.date
     return features.loc[(days >= start) & (days <= end)].reset_index(drop=True)
@@ -287,7 +311,7 @@ def run_promotion(
     challenger_model = _load(name, challenger_version)
     champion_pr_auc = None
     if champion_before is not None:
-        champion_pr_auc = _pr_auc(_load(name, champion_before), labelled, budget)
+        champion_pr_auc = _champion_pr_auc(name, champion_before, labelled, budget)
     band = (thresholds["disparate_impact_lower"], thresholds["disparate_impact_upper"])
     try:
         test_results = warehouse.read(TEST_RESULTS_TABLE)

@@ -1,6 +1,6 @@
 """A @champion whose artifacts are gone or corrupt is no champion: `claims-fraud has-champion`
-exits 1 naming the model, version, artifact and what to run (so `make run` retrains), and scoring
-fails before writing a row."""
+exits 1 naming the model, version, artifact and what to run (so `make run` retrains), scoring
+fails before writing a row, and the retrain that `make run` starts replaces it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from harness import DbtProject
+from harness import DbtProject, run_bundle_job
 from mlflow import MlflowClient
 
 from claims_fraud.cli import main as cli_main
@@ -108,3 +108,20 @@ def test_a_broken_champion_is_refused_before_a_score_is_written(
     }
     assert statuses["fraud_scores"] == "error"
     assert _batches(project) == batches
+
+
+def test_the_retrain_make_run_starts_replaces_a_broken_champion(
+    trained_project: DbtProject, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = copy_trained_state(trained_project, tmp_path / "state")
+    name, broken_version, _ = _break(project, "classifier model folder deleted")
+    assert _has_champion(project, capsys)[0] == 1  # so `make run` runs the training job
+
+    result = run_bundle_job(project, "claims_fraud_training")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[promote] success" in result.stdout
+    client = MlflowSettings.local(project.mlflow_dir).activate()
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) != broken_version
+    exit_code, message = _has_champion(project, capsys)
+    assert exit_code == 0, message
