@@ -54,10 +54,10 @@ rated as (
     select
         checked_lines.claim_line_count,
         checked_lines.quarantined_line_count,
-        cast(checked_lines.quarantined_line_count as double)
-        / checked_lines.claim_line_count as quarantine_rate,
         thresholds.quarantine_rate_warn,
-        top_reason.rejection_reasons as most_frequent_reasons
+        top_reason.rejection_reasons as most_frequent_reasons,
+        cast(checked_lines.quarantined_line_count as double)
+        / checked_lines.claim_line_count as quarantine_rate
     from checked_lines
     cross join thresholds
     left join top_reason on 1 = 1

@@ -75,14 +75,16 @@ valid_claims as (
 
 claim_ids_to_build as (
 
-    select valid_claims.claim_id
+    select claim_id
     from valid_claims
     {% if is_incremental() %}
-        left join {{ this }} as built
-            on valid_claims.claim_id = built.claim_id
         where
-            built.claim_id is null
-            or valid_claims.ingested_at >= (select {{ lookback_watermark }} from {{ this }})
+            not exists (
+                select 1
+                from {{ this }} as built
+                where built.claim_id = valid_claims.claim_id
+            )
+            or ingested_at >= (select {{ lookback_watermark }} from {{ this }})
     {% endif %}
 
 ),

@@ -145,7 +145,10 @@ rates as (
         *,
         cast(x1 as double) / n1 as p1,
         case when n2 > 0 then cast(x2 as double) / n2 end as p2,
-        cast(x1 + x2 as double) / (n1 + n2) as pooled
+        cast(x1 + x2 as double) / (n1 + n2) as pooled,
+        -- the counts the band test uses: a zero count taken as 0.5
+        greatest(cast(x1 as double), 0.5) as x1_or_half,
+        greatest(cast(x2 as double), 0.5) as x2_or_half
     from paired
 
 ),
@@ -189,19 +192,14 @@ statistics as (
             when is_reference_group then least(n2 * p2, n2 * (1 - p2))
             else least(n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled))
         end as min_expected_cell,
-        -- ln DI and Katz's standard error for the band test, a zero count taken as 0.5
+        -- ln DI and Katz's standard error for the band test
         case
             when not is_reference_group and n2 > 0
-                then ln(
-                    (greatest(cast(x1 as double), 0.5) * n2) / (n1 * greatest(cast(x2 as double), 0.5))
-                )
+                then ln((x1_or_half * n2) / (n1 * x2_or_half))
         end as log_ratio,
         case
             when not is_reference_group and n2 > 0
-                then sqrt(
-                    (1 - p1) / greatest(cast(x1 as double), 0.5)
-                    + (1 - p2) / greatest(cast(x2 as double), 0.5)
-                )
+                then sqrt((1 - p1) / x1_or_half + (1 - p2) / x2_or_half)
         end as se_log_ratio
     from tested
 

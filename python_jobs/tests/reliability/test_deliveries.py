@@ -128,6 +128,7 @@ def test_claims_arriving_late_get_their_features(
     held_back = ", ".join(f"'{claim_id}'" for claim_id in late)
     _rewrite_claims(raw, f"select * from claims where coalesce(claim_id, '') not in ({held_back})")
     project = make_project(tmp_path / "dbt", raw)
+    project.dbt("seed")
     project.dbt("run", "--select", "+fct_claim_features")
     assert (
         project.scalar(f"select count(*) from {FEATURES_TABLE} where claim_id in ({held_back})")
