@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from claims_fraud import demo_folder
+from claims_fraud import demo_folder, params
 from claims_fraud.generate import (
     AGE_GROUPS,
     BIAS_ATTRIBUTES,
@@ -248,11 +248,13 @@ def _add_warehouse_arguments(parser: argparse.ArgumentParser) -> None:
     )
     databricks.add_argument(
         "--catalog",
+        type=params.argparse_type(params.identifier, "--catalog"),
         default=os.environ.get("CLAIMS_FRAUD_CATALOG"),
         help="catalog of the dbt target (--warehouse spark, --mlflow databricks)",
     )
     databricks.add_argument(
         "--schema",
+        type=params.argparse_type(params.identifier, "--schema"),
         default=os.environ.get("CLAIMS_FRAUD_SCHEMA", "claims_fraud"),
         help="base schema of the dbt target; tables are found in it and its <schema>_* schemas",
     )
@@ -348,7 +350,10 @@ def _run_has_champion(args: argparse.Namespace) -> int:
 def _add_alerts_arguments(parser: argparse.ArgumentParser) -> None:
     _add_warehouse_arguments(parser)
     parser.add_argument(
-        "--batch-id", default=None, help="the batch to report (default: the latest monitored)"
+        "--batch-id",
+        type=params.argparse_type(params.batch_id, "--batch-id"),
+        default=None,
+        help="the batch to report (default: the latest monitored)",
     )
     parser.add_argument(
         "--notify",
@@ -414,7 +419,10 @@ def _run_alerts(args: argparse.Namespace) -> int:
 def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
     _add_warehouse_arguments(parser)
     parser.add_argument(
-        "--batch-id", default=None, help="the batch to report (default: the latest monitored)"
+        "--batch-id",
+        type=params.argparse_type(params.batch_id, "--batch-id"),
+        default=None,
+        help="the batch to report (default: the latest monitored)",
     )
     parser.add_argument(
         "--out",

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from claims_fraud import params
 from claims_fraud.features import validate_feature_frame
 from claims_fraud.mlflow_models import check_model_features
 from claims_fraud.reference_tables import check_reference
@@ -78,13 +79,16 @@ def load_champions(settings: MlflowSettings, alias: str = CHAMPION) -> ChampionM
 def select_batch(
     features: pd.DataFrame, window_start: str | None = None, window_end: str | None = None
 ) -> pd.DataFrame:
-    """The claims ingested in [window_start, window_end); no bound means no limit."""
+    """The claims ingested in [window_start, window_end); no bound means no limit. A bound
+    that is not a real date (params.optional_timestamp) raises before anything is scored."""
+    start = params.optional_timestamp(window_start, "scoring_window_start")
+    end = params.optional_timestamp(window_end, "scoring_window_end")
     ingested = pd.to_datetime(features["ingested_at"])
     keep = pd.Series(True, index=features.index)
-    if window_start:
-        keep &= ingested >= pd.Timestamp(window_start)
-    if window_end:
-        keep &= ingested < pd.Timestamp(window_end)
+    if start is not None:
+        keep &= ingested >= pd.Timestamp(start)
+    if end is not None:
+        keep &= ingested < pd.Timestamp(end)
     return features.loc[keep].reset_index(drop=True)
 
 
@@ -95,8 +99,7 @@ def score_batch(
     scored_at: datetime | None = None,
 ) -> pd.DataFrame:
     """One row per claim: probability, anomaly score, flag, and the lineage of the scores."""
-    if not batch_id:
-        raise ValueError("batch_id is required to score a batch")
+    params.batch_id(batch_id)
     classifier, autoencoder = champions.classifier, champions.autoencoder
     for model, what in (
         (classifier, "the champion classifier"),
@@ -142,9 +145,11 @@ def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     from claims_fraud.training_job import to_pandas
 
     meta = dict(meta or {})
+    # The vars were checked by dbt (macros/vars.sql) before any node ran; checked again here,
+    # where they are used, so a direct call cannot pass what dbt refuses.
+    batch_id = params.batch_id(meta.get("batch_id"), "scoring_batch_id")
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     champions = load_champions(settings)
-    batch_id = str(meta.get("batch_id") or "")
     window_start, window_end = meta.get("window_start"), meta.get("window_end")
     frame = to_pandas(features)
     batch = select_batch(frame, window_start, window_end)
