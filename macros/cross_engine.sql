@@ -134,3 +134,26 @@
         {%- endfor -%}
     {%- endfor -%}
 {% endmacro %}
+
+{#
+    A rescored batch is replaced whole, even when it is now empty: delete+insert deletes only
+    the keys present in the new rows, so fraud_scores deletes the batch's old rows itself
+    first (pre-hook). Same transaction as the insert on DuckDB; Delta on Databricks. Plain
+    Spark (Parquet) cannot delete: the local Spark check scores from scratch.
+#}
+{% macro delete_batch_rows(relation, batch_id) -%}
+    {{ return(adapter.dispatch('delete_batch_rows', 'claims_fraud')(relation, batch_id)) }}
+{%- endmacro %}
+
+{% macro default__delete_batch_rows(relation, batch_id) -%}
+    {%- if is_incremental() -%}
+        delete from {{ relation }} where batch_id = {{ sql_literal(batch_id) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_batch_rows(relation, batch_id) -%}
+{%- endmacro %}
+
+{% macro databricks__delete_batch_rows(relation, batch_id) -%}
+    {{ return(default__delete_batch_rows(relation, batch_id)) }}
+{%- endmacro %}

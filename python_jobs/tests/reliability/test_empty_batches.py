@@ -178,3 +178,26 @@ def test_a_delivery_that_is_all_quarantined_scores_nothing(
     assert list(scores.columns) == list(SCORE_COLUMNS)
     assert "scoring batch all_quarantined" in caplog.text
     assert "every line quarantined" in caplog.text
+
+
+def test_rescoring_a_batch_that_is_now_empty_leaves_none_of_its_old_rows(
+    trained_project: DbtProject, tmp_path: Path
+) -> None:
+    """delete+insert deletes only the keys of the new rows: without fraud_scores' pre-hook an
+    empty rescore would keep the batch's old scores as if they were current."""
+    project = copy_trained_state(trained_project, tmp_path / "state")
+    assert (
+        project.scalar("select count(*) from main_ml.fraud_scores where batch_id = 'all_claims'")
+        > 0
+    )
+    project.dbt(
+        "build",
+        "--selector",
+        "score",
+        "--vars",
+        '{scoring_batch_id: all_claims, scoring_window_start: "2099-01-01"}',
+    )
+    assert (
+        project.scalar("select count(*) from main_ml.fraud_scores where batch_id = 'all_claims'")
+        == 0
+    )
