@@ -45,10 +45,10 @@
         select table_schema, table_name
         from system.information_schema.tables
         where
-            table_catalog = '{{ target_relation.database }}'
-            and table_schema in ('{{ target_relation.schema }}', current_schema())
+            table_catalog = {{ sql_literal(target_relation.database) }}
+            and table_schema in ({{ sql_literal(target_relation.schema) }}, current_schema())
             and table_type = 'BASE TABLE'
-            and regexp_full_match(table_name, '{{ pattern }}')
+            and regexp_full_match(table_name, {{ sql_literal(pattern) }})
     {%- endcall -%}
     {%- for row in load_result('find_stale_temp_relations').table -%}
         {%- set stale = api.Relation.create(

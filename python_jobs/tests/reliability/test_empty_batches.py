@@ -183,7 +183,7 @@ def test_a_delivery_that_is_all_quarantined_scores_nothing(
 def test_rescoring_a_batch_that_is_now_empty_leaves_none_of_its_old_rows(
     trained_project: DbtProject, tmp_path: Path
 ) -> None:
-    """delete+insert deletes only the keys of the new rows: without fraud_scores' pre-hook an
+    """delete+insert deletes only the keys of the new rows: without fraud_scores' post-hook an
     empty rescore would keep the batch's old scores as if they were current."""
     project = copy_trained_state(trained_project, tmp_path / "state")
     assert (
