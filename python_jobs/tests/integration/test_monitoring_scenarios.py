@@ -32,7 +32,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project
+from harness import (
+    PROJECT_ROOT,
+    TEST_LINES,
+    TEST_SEED,
+    DbtProject,
+    copy_trained_state,
+    make_project,
+)
 
 from claims_fraud.cli import main as cli_main
 from claims_fraud.score import load_champions, score_batch, select_batch
@@ -104,18 +111,10 @@ def _statuses(project: DbtProject, table: str, batch: str, key: str) -> dict[str
     return dict(rows)
 
 
-def _copy(project: DbtProject, root: Path) -> DbtProject:
-    """A private copy of a built project's DuckDB file and MLflow store."""
-    copy = make_project(root, project.raw_dir)
-    shutil.copy(project.duckdb_path, copy.duckdb_path)
-    shutil.copytree(project.mlflow_dir, copy.mlflow_dir)
-    return copy
-
-
 def test_ten_batches_without_drift_raise_nothing(
     tmp_path: Path, trained_project: DbtProject
 ) -> None:
-    project = _copy(trained_project, tmp_path / "no_drift")
+    project = copy_trained_state(trained_project, tmp_path / "no_drift")
     champions = load_champions(MlflowSettings.local(project.mlflow_dir))
     with duckdb.connect(str(project.duckdb_path)) as con:
         features = to_pandas(con.sql("select * from main_features.fct_claim_features"))

@@ -10,12 +10,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from harness import DbtProject, run_bundle_job
+from harness import DbtProject, copy_trained_state, run_bundle_job
 from mlflow import MlflowClient
 
 from claims_fraud.cli import main as cli_main
 from claims_fraud.tracking import CHAMPION, MlflowSettings
-from reliability.copied_state import copy_trained_state
 
 pytestmark = pytest.mark.integration
 

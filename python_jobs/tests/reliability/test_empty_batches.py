@@ -10,11 +10,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from harness import DbtProject, make_project
+from harness import DbtProject, copy_mlflow_store, copy_trained_state, make_project
 
 from claims_fraud.score import SCORE_COLUMNS, load_champions, score_batch, score_from_dbt
 from claims_fraud.tracking import MlflowSettings
-from reliability.copied_state import copy_mlflow_store, copy_trained_state
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from harness import DBT, PROJECT_ROOT, DbtProject, make_project
+from harness import DBT, PROJECT_ROOT, DbtProject, copy_trained_state, make_project
 
 pytestmark = pytest.mark.integration
 
@@ -91,9 +90,7 @@ def test_features_build_killed_midway_then_rerun_equals_an_uninterrupted_build(
 def test_score_build_killed_midway_then_rerun_equals_an_uninterrupted_build(
     tmp_path: Path, trained_project: DbtProject
 ) -> None:
-    project = make_project(tmp_path / "state", trained_project.raw_dir)
-    shutil.copy(trained_project.duckdb_path, project.duckdb_path)
-    shutil.copytree(trained_project.mlflow_dir, project.mlflow_dir)
+    project = copy_trained_state(trained_project, tmp_path / "state")
     batch = json.dumps({"scoring_batch_id": "all_claims"})
     # killed while the fraud_scores Python model loads the champion and scores
     _build_killed_at(

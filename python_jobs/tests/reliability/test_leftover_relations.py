@@ -10,22 +10,13 @@ materialization drop it, and drops those of earlier (or failed) runs. SQL increm
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
-from harness import DbtProject, make_project
+from harness import DbtProject, copy_trained_state
 
 SCORE_MODELS = ("fraud_scores", "ml_reference_profile", "ml_reference_score_quantiles")
 SQL_INCREMENTAL = "fct_claim_features path:models/monitoring"
-
-
-def _copy(project: DbtProject, root: Path) -> DbtProject:
-    """The trained state (DuckDB file, MLflow store); scoring only reads the model artifacts."""
-    copy = make_project(root, project.raw_dir)
-    shutil.copy(project.duckdb_path, copy.duckdb_path)
-    shutil.copytree(project.mlflow_dir, copy.mlflow_dir)
-    return copy
 
 
 def _relations(project: DbtProject) -> set[tuple[str, str]]:
@@ -39,7 +30,7 @@ def _temp_relations(relations: set[tuple[str, str]]) -> list[tuple[str, str]]:
 def test_score_runs_leave_no_temp_tables_and_no_new_relations(
     trained_project: DbtProject, tmp_path: Path
 ) -> None:
-    project = _copy(trained_project, tmp_path / "state")
+    project = copy_trained_state(trained_project, tmp_path / "state")
     before = _relations(project)
     assert _temp_relations(before) == []
     rows_before = project.scalar("select count(*) from main_ml.fraud_scores")
@@ -59,7 +50,7 @@ def test_score_run_drops_temp_tables_left_by_earlier_runs(
 ) -> None:
     """What a run killed between the temp write and its drop (or any run before the fix, which
     wrote them to the default schema `main`) left behind goes with the model's next run."""
-    project = _copy(trained_project, tmp_path / "state")
+    project = copy_trained_state(trained_project, tmp_path / "state")
     before = _relations(project)
     leftovers = [f"main.{model}__dbt_tmp20250101000000000000" for model in SCORE_MODELS] + [
         "main_ml.fraud_scores__dbt_tmp20250102000000000000"
@@ -81,7 +72,7 @@ def test_sql_incremental_runs_leave_no_temp_tables(
     trained_project: DbtProject, tmp_path: Path
 ) -> None:
     """fct_claim_features and the mon_* models: the second run is incremental for all of them."""
-    project = _copy(trained_project, tmp_path / "state")
+    project = copy_trained_state(trained_project, tmp_path / "state")
     project.dbt("run", "--select", SQL_INCREMENTAL)
     after_first = _relations(project)
 

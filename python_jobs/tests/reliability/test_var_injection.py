@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from harness import PROJECT_ROOT, DbtProject, make_project
+from harness import PROJECT_ROOT, DbtProject, copy_trained_state, make_project
 
 from claims_fraud import params
 from claims_fraud.score import score_from_dbt, select_batch
@@ -99,17 +99,10 @@ def test_cli_refuses_hostile_arguments_before_reading_anything(
     assert not missing.exists()
 
 
-def _copy(project: DbtProject, root: Path) -> DbtProject:
-    copy = make_project(root, project.raw_dir)
-    shutil.copy(project.duckdb_path, copy.duckdb_path)
-    shutil.copytree(project.mlflow_dir, copy.mlflow_dir)
-    return copy
-
-
 def test_hostile_batch_id_fails_before_any_sql_and_changes_nothing(
     trained_project: DbtProject, tmp_path: Path
 ) -> None:
-    project = _copy(trained_project, tmp_path / "state")
+    project = copy_trained_state(trained_project, tmp_path / "state")
     scores_before = project.scalar("select count(*) from main_ml.fraud_scores")
     hostile = "x'; drop table main_ml.fraud_scores; select '"
     for selector in ("monitor", "score"):
