@@ -23,35 +23,61 @@ from claims_fraud.warehouse import SparkWarehouse
 
 CLAIMS_FRAUD = str(Path(sys.executable).with_name("claims-fraud"))
 
-# (var, hostile value, words of the rule the message must quote)
-# (the batch id has its own test below, on a scored project)
+# End to end through dbt, one var per way it is checked: at parse time, where a model reads it
+# with checked_var (max_plausible_units, in int_claim_lines_checked), and in the on-run-start
+# hook (raw_schema, which only the sources YAML reads). The batch id has its own test below.
 HOSTILE_VARS = [
-    ("scoring_window_end", "2025-01-01' or '1'='1", "a real date"),
-    ("raw_schema", "raw_claims; drop schema main cascade", "an identifier"),
     ("max_plausible_units", "500 or 1=1", "a number greater than 0"),
-    ("protected_attributes", ["gender'"], "identifiers"),
+    ("raw_schema", "raw_claims; drop schema main cascade", "an identifier"),
 ]
 
-
-@pytest.mark.parametrize(
-    "value", ["a' || 'b", "", "x" * 65, "-lead", "b 1", "b\n1", "bätch", None, 7]
-)
-def test_python_batch_id_rule_refuses_hostile_ids(value) -> None:
-    with pytest.raises(params.InvalidParameterError, match="must be a batch id"):
-        params.batch_id(value, "scoring_batch_id")
-
-
-@pytest.mark.parametrize("value", ["all_claims", "w09", "2024-W09", "b.1:late-2025", "x" * 64])
-def test_python_batch_id_rule_accepts_plain_ids(value: str) -> None:
-    assert params.batch_id(value) == value
-
-
-@pytest.mark.parametrize(
-    "value", ["2025-02-30", "2025-13-01", "2025-1-1", "2025-01-01' or '1'='1", "2025-01-01 25:00"]
-)
-def test_python_window_rule_refuses_what_is_not_a_real_date(value: str) -> None:
-    with pytest.raises(params.InvalidParameterError, match="a real date"):
-        params.optional_timestamp(value, "scoring_window_start")
+# The rules themselves, hostile and plain values alike, fed to the Jinja rules (macros/vars.sql,
+# in one dbt run-operation) and to their Python twin (claims_fraud.params) where it has one.
+RULE_CASES = [
+    ("a' || 'b", "batch_id", False),
+    ("x'; drop table main_ml.fraud_scores; --", "batch_id", False),
+    ("", "batch_id", False),
+    ("x" * 65, "batch_id", False),
+    ("-lead", "batch_id", False),
+    ("b\n1", "batch_id", False),
+    ("bätch", "batch_id", False),
+    ("all_claims", "batch_id", True),
+    ("2024-W09", "batch_id", True),
+    ("b.1:late-2025", "batch_id", True),
+    ("x" * 64, "batch_id", True),
+    ("2025-02-30", "optional_timestamp", False),
+    ("2025-13-01", "optional_timestamp", False),
+    ("2025-1-1", "optional_timestamp", False),
+    ("2025-01-01' or '1'='1", "optional_timestamp", False),
+    ("2025-01-01 25:00", "optional_timestamp", False),
+    ("", "optional_timestamp", True),
+    ("2024-02-29", "optional_timestamp", True),
+    ("2024-02-29T10:30", "optional_timestamp", True),
+    ("2023-02-29", "optional_timestamp", False),
+    ("raw_claims", "identifier", True),
+    ("raw_claims; drop", "identifier", False),
+    ("cat`alog", "identifier", False),
+    ("1abc", "identifier", False),
+    ("a.b", "identifier", False),
+    (500, "positive_number", True),
+    (0, "positive_number", False),
+    ("500 or 1=1", "positive_number", False),
+    (7, "non_negative_integer", True),
+    (-1, "non_negative_integer", False),
+    (1.5, "non_negative_integer", False),
+    (["gender", "age_group"], "identifier_list", True),
+    (["gender'"], "identifier_list", False),
+    ("gender", "identifier_list", False),
+    ("/data/raw claims", "path", True),
+    ("/srv/it's", "path", False),
+    ("/srv/x; rm", "path", False),
+]
+PYTHON_TWIN = {
+    "batch_id": params.batch_id,
+    "identifier": params.identifier,
+    "optional_timestamp": params.optional_timestamp,
+}
+LITERALS = ["it's a \\ back'slash''", "plain", "", "x'); drop table t; --"]
 
 
 def test_python_window_rule_reads_dates_and_empty_bounds() -> None:
@@ -166,27 +192,26 @@ def test_a_raw_folder_path_with_a_quote_is_refused(
     assert "without quotes" in output
 
 
-def test_the_quoting_macro_returns_quotes_and_backslashes_unchanged(
+def test_jinja_rules_and_their_python_twin_agree_and_literals_round_trip(
     built_project: DbtProject, tmp_path: Path
 ) -> None:
     project = make_project(tmp_path / "dbt", built_project.raw_dir)
-    value = "it's a \\ back'slash''"
-    result = project.dbt(
-        "show",
-        "--inline",
-        "select {{ sql_literal(" + json.dumps(value) + ") }} as v",
-        "--output",
-        "json",
-        "--log-format",
-        "json",
-    )
-    shown = [
-        json.loads(line)["data"].get("preview")
-        for line in result.stdout.splitlines()
-        if line.startswith("{") and '"preview"' in line
-    ]
-    assert shown, result.stdout
-    assert json.loads(shown[-1]) == [{"v": value}]
+    arguments = {"cases": [[value, rule] for value, rule, _ in RULE_CASES], "literals": LITERALS}
+    result = project.dbt("run-operation", "var_rule_verdicts", "--args", json.dumps(arguments))
+    line = next(line for line in result.stdout.splitlines() if "var_rule_verdicts {" in line)
+    logged = json.loads(line[line.index("{") :])
+    jinja = dict(zip([(repr(v), r) for v, r, _ in RULE_CASES], logged["verdicts"], strict=True))
+    for value, rule, allowed in RULE_CASES:
+        assert jinja[(repr(value), rule)] is allowed, f"Jinja rule {rule} on {value!r}"
+        if rule in PYTHON_TWIN:
+            try:
+                PYTHON_TWIN[rule](value)
+                python_allowed = True
+            except params.InvalidParameterError:
+                python_allowed = False
+            assert python_allowed is allowed, f"Python rule {rule} on {value!r}"
+    # sql_literal: what the warehouse reads back is the value, quotes and backslashes included
+    assert logged["literals"] == LITERALS
 
 
 def test_every_var_in_dbt_project_yml_that_reaches_sql_has_a_rule() -> None:
