@@ -170,7 +170,7 @@ def fairness_gate(results: dict[str, pd.DataFrame], band: tuple[float, float]) -
                 and (worst is None or abs(math.log(ratio)) > abs(math.log(worst)))
             ):
                 worst = ratio
-    rule = f"no protected group outside {band[0]:g}-{band[1]:g} with significance"
+    rule = f"no protected group significantly outside {band[0]:g}-{band[1]:g} (fail)"
     return Gate("fairness", not failed, worst, rule, detail)
 
 
