@@ -208,6 +208,12 @@ def _score_alert(row: pd.Series) -> Alert | None:
     return Alert("score_distribution", severity, SCORE_FEATURE, message, details)
 
 
+def _outside_band(row: Any) -> str:
+    """', p outside the band X' when the band test applies (fail needs it below alpha)."""
+    value = _number(getattr(row, "p_outside_band_adjusted", None))
+    return "" if value is None else f", p outside the band {_fmt(value, '.3g')}"
+
+
 def _disparate_impact_alerts(rows: pd.DataFrame) -> list[Alert]:
     alerts = []
     for row in rows.itertuples():
@@ -223,7 +229,7 @@ def _disparate_impact_alerts(rows: pd.DataFrame) -> list[Alert]:
             f"{row.attribute_name} = {row.group_name}: flag rate {_fmt(row.flag_rate, '.2%')} vs "
             f"{_fmt(row.reference_flag_rate, '.2%')} for {row.reference_group}, disparate impact "
             f"{_fmt(row.disparate_impact, '.2f')} ({ci}), p adjusted "
-            f"{_fmt(row.p_adjusted, '.3g')}, smallest expected cell "
+            f"{_fmt(row.p_adjusted, '.3g')}{_outside_band(row)}, smallest expected cell "
             f"{_fmt(row.min_expected_cell, '.1f')}: {row.status}"
         )
         details = {
@@ -232,6 +238,7 @@ def _disparate_impact_alerts(rows: pd.DataFrame) -> list[Alert]:
             "ci_low": _number(row.ci_low),
             "ci_high": _number(row.ci_high),
             "p_adjusted": _number(row.p_adjusted),
+            "p_outside_band_adjusted": _number(getattr(row, "p_outside_band_adjusted", None)),
             "reference_group": row.reference_group,
         }
         alerts.append(

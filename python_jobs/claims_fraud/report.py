@@ -524,7 +524,8 @@ def _di_row(
         f"{row['group_name']}: DI {_num(di)} (95% CI {_num(low)}{DASH}{_num(high)}), flag rate "
         f"{_pct(row['flag_rate'], 2)} vs {_pct(row['reference_flag_rate'], 2)} "
         f"({row['reference_group']}), "
-        f"n {_int(row['n'])}, p adjusted {_num(row['p_adjusted'], 4)}, status {row['status']}"
+        f"n {_int(row['n'])}, p adjusted {_num(row['p_adjusted'], 4)}, p outside the band "
+        f"{_num(row.get('p_outside_band_adjusted'), 4)}, status {row['status']}"
     )
     parts = [f"<title>{html.escape(tip)}</title>"]
     if cls == "bad":
