@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from harness import TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
+from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +70,20 @@ def trained_project(built_project: DbtProject) -> DbtProject:
     assert "[promote] success" in result.stdout, result.stdout
     built_project.dbt("build", "--selector", "score")
     return built_project
+
+
+@pytest.fixture(scope="module")
+def schema() -> Path:
+    """The bundle JSON schema, the vendored copy (schemas/): a missing one fails, never skips."""
+    from claims_fraud import bundle
+
+    return bundle.find_schema(PROJECT_ROOT)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the bundle files (databricks.yml, resources/, ...) that a test may break."""
+    for name in ("databricks.yml", "selectors.yml", "pyproject.toml"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    shutil.copytree(PROJECT_ROOT / "resources", tmp_path / "resources")
+    return tmp_path

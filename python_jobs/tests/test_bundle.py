@@ -3,7 +3,6 @@ local runner walks the job graph in order with local arguments (no dbt is run he
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,21 +14,6 @@ from claims_fraud.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ("dev", "staging", "prod")
 PIPELINE = "resources/claims_fraud_pipeline.job.yml"
-
-
-@pytest.fixture(scope="module")
-def schema() -> Path:
-    # The vendored copy (schemas/): a missing schema is a failure, never a skip.
-    return bundle.find_schema(ROOT)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the bundle files that a test may break."""
-    for name in ("databricks.yml", "selectors.yml", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "resources", tmp_path / "resources")
-    return tmp_path
 
 
 def _edit(project: Path, relative: str, change) -> None:

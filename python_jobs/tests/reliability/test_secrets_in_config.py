@@ -8,7 +8,6 @@ here on broken copies of the real files. Each problem names the place, never the
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,20 +28,6 @@ ENV = "resources/jobs/claims_fraud_pipeline/job_clusters/0/new_cluster/spark_env
 TOKEN = "TIiajkdnlazk" + "cOXrIdevi7FQ"
 LOGIN_WORD = "s3cret" + "-Pa55"
 SLACK_HOOK = "https://hooks.slack.com/services/" + "T1JJ3T3L2/A1BRTD4JD/" + TOKEN
-
-
-@pytest.fixture(scope="module")
-def schema() -> Path:
-    return bundle.find_schema(ROOT)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the bundle files that a test may break."""
-    for name in ("databricks.yml", "selectors.yml", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "resources", tmp_path / "resources")
-    return tmp_path
 
 
 def _edit(project: Path, relative: str, change: Callable[[dict], None]) -> None:
