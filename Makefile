@@ -100,9 +100,10 @@ docs: build ## Generate and serve dbt docs on http://localhost:8080
 	$(RUN) dbt docs generate
 	$(RUN) dbt docs serve --port 8080
 
-lint: .venv/.synced ## ruff and sqlfluff
-	$(RUN) ruff check python_jobs resources
-	$(RUN) ruff format --check python_jobs resources
+lint: .venv/.synced ## ruff, the import-linter layer contract (pyproject.toml) and sqlfluff
+	$(RUN) ruff check python_jobs resources benchmarks
+	$(RUN) ruff format --check python_jobs resources benchmarks
+	$(RUN) lint-imports --no-cache
 	@mkdir -p $(LOCAL_DIR)
 	$(RUN) sqlfluff lint models tests
 
@@ -135,8 +136,8 @@ pre-commit: .venv/.synced ## Install the git pre-commit hooks (local, offline)
 test: lint validate-bundle validate-workflows secrets parse-databricks test-python ## The whole suite (what CI runs)
 
 bench: .venv/.synced ## Time generator, dbt build, ML and monitoring at 1M/10M (not part of test)
-	$(RUN) python -m claims_fraud.bench --lines 1000000 10000000
-	$(RUN) python -m claims_fraud.bench_monitor --claims 1000000
+	$(RUN) python -m benchmarks.bench --lines 1000000 10000000
+	$(RUN) python -m benchmarks.bench_monitor --claims 1000000
 
 clean: ## Remove local state (DuckDB, raw data, dbt target)
 	rm -rf $(LOCAL_DIR) target logs

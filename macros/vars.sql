@@ -4,7 +4,7 @@
     and `sql_literal(value)` is the one way a value becomes a SQL string literal. The
     on-run-start hook `validate_vars()` checks every rule before any node runs, so a bad value
     fails the whole command with a message naming the var and the rule, before any SQL.
-    The Python twin of the rules (scoring, CLI arguments) is claims_fraud.params; a test
+    The Python twin of the rules (scoring, CLI arguments) is claims_fraud.warehouse.params; a test
     feeds both the same hostile values.
 #}
 
@@ -146,7 +146,7 @@
     values: `dbt run-operation var_rule_verdicts --args '{cases: [[value, rule], ...],
     literals: [...]}'` logs one JSON line: the verdict of each rule on its value, and each
     literal as the warehouse reads it back through sql_literal. The same values go through
-    claims_fraud.params, so the Jinja rules and their Python twin are held to one list.
+    claims_fraud.warehouse.params, so the Jinja rules and their Python twin are held to one list.
 #}
 {% macro var_rule_verdicts(cases, literals=[]) %}
     {%- set verdicts = [] -%}

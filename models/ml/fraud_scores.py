@@ -1,4 +1,4 @@
-from claims_fraud.score import score_from_dbt
+from claims_fraud.ml.score import score_from_dbt
 
 
 def model(dbt, session):

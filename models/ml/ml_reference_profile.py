@@ -1,4 +1,4 @@
-from claims_fraud.reference_tables import reference_profile_from_dbt
+from claims_fraud.ml.reference_tables import reference_profile_from_dbt
 
 
 def model(dbt, session):

@@ -1,4 +1,4 @@
-from claims_fraud.training_job import train_from_dbt, wants_ground_truth
+from claims_fraud.ml.training_job import train_from_dbt, wants_ground_truth
 
 
 def model(dbt, session):

@@ -26,7 +26,7 @@
       (outside, not significantly: a small sample is not evidence), warn_significant_within_band
       (inside the band, significantly different from 1), pass.
     The reference group's own row has DI 1 and is insufficient_data when x2 or n2 - x2 is
-    under the minimum. The Python twin is claims_fraud.fairness.disparate_impact.
+    under the minimum. The Python twin is claims_fraud.ml.fairness.disparate_impact.
 #}
 {%- set attributes = protected_attributes() %}
 

@@ -15,7 +15,7 @@ from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_projec
 @pytest.fixture(scope="session")
 def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
-    from claims_fraud.cli import main as cli_main  # the generator: imported when needed
+    from claims_fraud.cli.main import main as cli_main  # the generator: imported when needed
 
     out = tmp_path_factory.mktemp("raw")
     exit_code = cli_main(
@@ -75,7 +75,7 @@ def trained_project(built_project: DbtProject) -> DbtProject:
 @pytest.fixture(scope="module")
 def schema() -> Path:
     """The bundle JSON schema, the vendored copy (schemas/): a missing one fails, never skips."""
-    from claims_fraud import bundle
+    from claims_fraud.deploy import bundle
 
     return bundle.find_schema(PROJECT_ROOT)
 

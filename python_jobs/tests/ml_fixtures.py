@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from claims_fraud.features import FeatureSpec, load_feature_spec
+from claims_fraud.features.spec import FeatureSpec, load_feature_spec
 
 SPECIALTIES = ("cardiology", "family_medicine", "dermatology", "radiology", "psychiatry")
 

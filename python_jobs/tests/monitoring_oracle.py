@@ -1,8 +1,8 @@
 """An independent numpy/scipy computation of the monitoring definitions (issue 4), written
 from the definitions and not from the SQL, so that the SQL models can be checked against it.
 
-Disparate impact has its twin in the package already (``claims_fraud.fairness``); binning
-uses ``claims_fraud.profile.bin_values``, the reference implementation of the profile rules.
+Disparate impact has its twin in the package already (``claims_fraud.ml.fairness``); binning
+uses ``claims_fraud.ml.profile.bin_values``, the reference implementation of the profile rules.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from claims_fraud.profile import bin_values
+from claims_fraud.ml.profile import bin_values
 
 
 def wilson_hilferty_quantile(q: float, df: int) -> float:

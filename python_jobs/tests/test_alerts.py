@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claims_fraud import alerts
-from claims_fraud.alerts import (
+from claims_fraud.monitoring import alerts
+from claims_fraud.monitoring.alerts import (
     BatchAlerts,
     MonitoringNotRunError,
     TriggerResult,
@@ -27,7 +27,7 @@ from claims_fraud.alerts import (
     run_alerts,
     send,
 )
-from claims_fraud.warehouse import DuckDBWarehouse
+from claims_fraud.warehouse.connections import DuckDBWarehouse
 
 SCORED = datetime(2026, 3, 2, 6, 0)
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from ml_fixtures import project_spec, synthetic_claims
 
-from claims_fraud.autoencoder import AutoencoderConfig, TreeAutoencoder
-from claims_fraud.features import FeatureSpec, feature_matrix
+from claims_fraud.features.spec import FeatureSpec, feature_matrix
+from claims_fraud.ml.autoencoder import AutoencoderConfig, TreeAutoencoder
 
 SPEC = FeatureSpec(
     numeric=("a", "b", "c"),

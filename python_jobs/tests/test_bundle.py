@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from claims_fraud import bundle
-from claims_fraud.cli import main
+from claims_fraud.cli.main import cli_spec, main
+from claims_fraud.deploy import bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ("dev", "staging", "prod")
@@ -30,7 +30,7 @@ def _pipeline_task(data: dict, key: str) -> dict:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_target_validates(target: str, schema: Path) -> None:
-    report = bundle.validate_target(ROOT, target, schema)
+    report = bundle.validate_target(ROOT, target, schema, cli=cli_spec())
     assert report.problems == []
     assert report.jobs == {"claims_fraud_pipeline": 5, "claims_fraud_training": 2}
 
@@ -53,7 +53,9 @@ def test_serving_endpoint_is_off_unless_the_variable_turns_it_on(schema: Path) -
     assert served["entity_version"] == "7"
     assert on["claims_fraud_champion"]["name"] == "claims-fraud-champion-prod"
     # the endpoint the loader adds is checked like YAML resources are
-    report = bundle.validate_target(ROOT, "staging", schema, {"serve_champion": "true"})
+    report = bundle.validate_target(
+        ROOT, "staging", schema, {"serve_champion": "true"}, cli=cli_spec()
+    )
     assert report.problems == []
     assert report.other_resources["model_serving_endpoints"] == 1
 
@@ -65,7 +67,9 @@ def test_unknown_variable_and_broken_python_loader_are_rejected(
         bundle.load_bundle(ROOT, "dev", variables={"serve_chmpion": "true"})
     loader = project / "resources" / "champion_serving.py"
     loader.write_text(loader.read_text().replace('"workload_size"', '"workload_sise"'))
-    problems = bundle.validate_target(project, "dev", schema, {"serve_champion": "true"}).problems
+    problems = bundle.validate_target(
+        project, "dev", schema, {"serve_champion": "true"}, cli=cli_spec()
+    ).problems
     assert any("workload_sise" in p for p in problems), problems
 
 
@@ -93,7 +97,7 @@ def test_misspelled_key_is_rejected_by_schema_and_job_parser(project: Path, sche
         task["dependson"] = task.pop("depends_on")
 
     _edit(project, PIPELINE, misspell)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert any("schema" in p and "dependson" in p for p in problems), problems
     assert any("databricks-bundles" in p and "dependson" in p for p in problems), problems
 
@@ -103,7 +107,7 @@ def test_wrong_type_is_rejected(project: Path, schema: Path) -> None:
         data["resources"]["jobs"]["claims_fraud_pipeline"]["max_concurrent_runs"] = [1]
 
     _edit(project, PIPELINE, wrong)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert any("max_concurrent_runs" in p for p in problems), problems
     assert any("databricks-bundles" in p for p in problems), problems
 
@@ -113,7 +117,7 @@ def test_missing_entry_point_is_rejected(project: Path, schema: Path) -> None:
         _pipeline_task(data, "report")["python_wheel_task"]["entry_point"] = "claims-fraud-report"
 
     _edit(project, PIPELINE, rename)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert any("entry_point 'claims-fraud-report'" in p for p in problems), problems
 
 
@@ -123,7 +127,7 @@ def test_unknown_subcommand_or_option_is_rejected(project: Path, schema: Path) -
         _pipeline_task(data, "alerts")["python_wheel_task"]["parameters"] += ["--no-such-flag"]
 
     _edit(project, PIPELINE, break_params)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert any("'reports' is not a claims-fraud subcommand" in p for p in problems), problems
     assert any("--no-such-flag" in p for p in problems), problems
 
@@ -135,7 +139,7 @@ def test_unknown_selector_is_rejected(project: Path, schema: Path) -> None:
         ]
 
     _edit(project, PIPELINE, select)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert any("selector 'monitoring' is not in selectors.yml" in p for p in problems), problems
 
 
@@ -144,7 +148,7 @@ def test_non_dbt_command_is_rejected(project: Path, schema: Path) -> None:
         _pipeline_task(data, "dbt_features")["dbt_task"]["commands"] = ["dbt buidl"]
 
     _edit(project, PIPELINE, command)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert any("is not a dbt command" in p for p in problems), problems
 
 
@@ -154,7 +158,7 @@ def test_depends_on_cycle_and_unknown_task_are_rejected(project: Path, schema: P
         _pipeline_task(data, "report")["depends_on"] = [{"task_key": "dbt_monitr"}]
 
     _edit(project, PIPELINE, cycle)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert any("unknown task(s) ['dbt_monitr']" in p for p in problems), problems
     job = bundle.jobs(bundle.load_bundle(project, "dev"))["claims_fraud_pipeline"]
     _pipeline_task({"resources": {"jobs": {"claims_fraud_pipeline": job}}}, "report")[
@@ -170,7 +174,7 @@ def test_undeclared_target_variable_is_reported(project: Path, schema: Path) -> 
         "databricks.yml",
         lambda data: data["targets"]["staging"]["variables"].update(catlog="x"),
     )
-    problems = bundle.validate_target(project, "staging", schema).problems
+    problems = bundle.validate_target(project, "staging", schema, cli=cli_spec()).problems
     assert any("catlog" in p for p in problems), problems
 
 
@@ -338,7 +342,7 @@ def test_adding_uat_is_one_block(project: Path, schema: Path) -> None:
         }
 
     _edit(project, "databricks.yml", add_uat)
-    assert bundle.validate_target(project, "uat", schema).problems == []
+    assert bundle.validate_target(project, "uat", schema, cli=cli_spec()).problems == []
     job = bundle.jobs(bundle.load_bundle(project, "uat"))["claims_fraud_pipeline"]
     assert job["name"] == "claims-fraud-pipeline-uat"
     assert job["tasks"][0]["dbt_task"]["catalog"] == "claims_fraud_uat"
@@ -350,7 +354,7 @@ def test_wrong_wheel_package_is_rejected(project: Path, schema: Path) -> None:
         _pipeline_task(data, "report")["python_wheel_task"]["package_name"] = "claims-fraud"
 
     _edit(project, PIPELINE, rename)
-    problems = bundle.validate_target(project, "dev", schema).problems
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
     assert [p for p in problems if "package_name" in p] == [
         "job claims_fraud_pipeline task alerts: package_name 'claims_fraud_jobs' is not the "
         "wheel's package (['claims_fraud'])"
@@ -360,7 +364,7 @@ def test_wrong_wheel_package_is_rejected(project: Path, schema: Path) -> None:
 @pytest.mark.parametrize("target", TARGETS)
 def test_served_model_name_is_the_one_the_jobs_register(target: str) -> None:
     """The serving endpoint's entity and the CLI's --mlflow databricks name the same model."""
-    from claims_fraud.tracking import MlflowSettings
+    from claims_fraud.ml.tracking import MlflowSettings
 
     variables = bundle.load_bundle(ROOT, target)["variables"]
     values = {name: spec.get("value", spec.get("default")) for name, spec in variables.items()}

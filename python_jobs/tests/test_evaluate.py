@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from claims_fraud.evaluate import (
+from claims_fraud.ml.evaluate import (
     classification_metrics,
     flag_threshold,
     flag_top,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claims_fraud.fairness import COLUMNS, disparate_impact, fairness_gate
+from claims_fraud.ml.fairness import COLUMNS, disparate_impact, fairness_gate
 
 
 def groups_and_flags(counts: dict[str | None, tuple[int, int]]) -> tuple[pd.Series, np.ndarray]:

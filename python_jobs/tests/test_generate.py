@@ -15,8 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from claims_fraud.cli import main
-from claims_fraud.generate import (
+from claims_fraud.cli.main import main
+from claims_fraud.features.reference import (
+    PROCEDURE_CODES_FILE,
+    ReferenceData,
+    find_project_root,
+    load_reference,
+)
+from claims_fraud.synthetic.generate import (
     MALFORMED_KINDS,
     MANIFEST_FILE,
     SCHEMES,
@@ -28,12 +34,6 @@ from claims_fraud.generate import (
     generate,
     generate_dataset,
     write_dataset,
-)
-from claims_fraud.reference import (
-    PROCEDURE_CODES_FILE,
-    ReferenceData,
-    find_project_root,
-    load_reference,
 )
 
 N_LINES = 30_000

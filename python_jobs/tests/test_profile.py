@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from ml_fixtures import project_spec, synthetic_claims
 
-from claims_fraud.features import FeatureSpec, feature_matrix
-from claims_fraud.profile import (
+from claims_fraud.features.spec import FeatureSpec, feature_matrix
+from claims_fraud.ml.profile import (
     PROFILE_COLUMNS,
     bin_values,
     reference_profile,

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from claims_fraud.report import (
+from claims_fraud.monitoring.report import (
     COLOURS,
     GREY_CELL,
     MAX_BATCHES,
@@ -19,7 +19,7 @@ from claims_fraud.report import (
     render_report,
     write_report,
 )
-from claims_fraud.warehouse import DuckDBWarehouse, TableNotFoundError
+from claims_fraud.warehouse.connections import DuckDBWarehouse, TableNotFoundError
 
 T0 = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
 GENERATED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from ml_fixtures import project_spec, synthetic_claims
 
-from claims_fraud import train as train_module
-from claims_fraud.features import FeatureSpec, feature_matrix
-from claims_fraud.train import (
+from claims_fraud.features.spec import FeatureSpec, feature_matrix
+from claims_fraud.ml import train as train_module
+from claims_fraud.ml.train import (
     Candidate,
     Split,
     TrainingConfig,

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from claims_fraud.workflows import (
+from workflow_policy import (
     bundle_var_problems,
     load_workflow,
     policy_problems,
@@ -379,7 +378,7 @@ def test_the_repository_has_no_secret_missing_from_the_baseline(tmp_path: Path) 
     ours = [
         ".secrets.baseline",
         ".pre-commit-config.yaml",
-        "python_jobs/claims_fraud/workflows.py",
+        "python_jobs/tests/workflow_policy.py",
         "python_jobs/tests/test_workflows.py",
         *(str(p.relative_to(REPO)) for p in WORKFLOWS),
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness import PROJECT_ROOT, DbtProject, make_project, run_bundle_job
 
-from claims_fraud.bundle import jobs, load_bundle, task_order
+from claims_fraud.deploy.bundle import jobs, load_bundle, task_order
 
 
 def test_pipeline_job_runs_every_task_in_order_on_duckdb(

@@ -7,9 +7,9 @@ import json
 import pytest
 from harness import DbtProject
 
-from claims_fraud.cli import main as cli_main
-from claims_fraud.generate import MALFORMED_KINDS
-from claims_fraud.summary import collect_summary, format_summary
+from claims_fraud.cli.main import main as cli_main
+from claims_fraud.cli.summary import collect_summary, format_summary
+from claims_fraud.synthetic.generate import MALFORMED_KINDS
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ import pytest
 from harness import DbtProject, make_project
 from mlflow import MlflowClient
 
-from claims_fraud.features import FeatureSchemaError
-from claims_fraud.score import load_champions, score_batch
-from claims_fraud.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
+from claims_fraud.features.spec import FeatureSchemaError
+from claims_fraud.ml.score import load_champions, score_batch
+from claims_fraud.ml.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
 
 pytestmark = pytest.mark.integration
 
@@ -196,7 +196,7 @@ def champions_spec(project: DbtProject):
 def test_summary_reports_the_champion_its_metrics_and_the_flags(
     trained_project: DbtProject, tmp_path
 ) -> None:
-    from claims_fraud.summary import collect_scoring_summary, format_scoring_summary
+    from claims_fraud.cli.summary import collect_scoring_summary, format_scoring_summary
 
     summary = collect_scoring_summary(trained_project.duckdb_path, trained_project.mlflow_dir)
     assert summary is not None
@@ -220,7 +220,7 @@ def test_training_does_not_depend_on_the_row_order_the_warehouse_returns(
     is order-sensitive, so the same claims in another order must still give the same models."""
     import duckdb
 
-    from claims_fraud.training_job import TrainingSettings, train_and_register
+    from claims_fraud.ml.training_job import TrainingSettings, train_and_register
 
     with duckdb.connect(str(trained_project.duckdb_path), read_only=True) as con:
         features = con.execute("select * from main_features.fct_claim_features").df()

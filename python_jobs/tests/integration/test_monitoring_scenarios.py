@@ -41,11 +41,11 @@ from harness import (
     make_project,
 )
 
-from claims_fraud.cli import main as cli_main
-from claims_fraud.score import load_champions, score_batch, select_batch
-from claims_fraud.tracking import MlflowSettings
-from claims_fraud.training_job import to_pandas
-from claims_fraud.warehouse import DuckDBWarehouse
+from claims_fraud.cli.main import main as cli_main
+from claims_fraud.ml.score import load_champions, score_batch, select_batch
+from claims_fraud.ml.tracking import MlflowSettings
+from claims_fraud.ml.training_job import to_pandas
+from claims_fraud.warehouse.connections import DuckDBWarehouse
 
 pytestmark = pytest.mark.integration
 

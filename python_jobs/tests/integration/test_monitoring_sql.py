@@ -1,7 +1,7 @@
 """The monitoring SQL, run for real by dbt on DuckDB, against an independent numpy/scipy
 computation of the same definitions (tests/monitoring_oracle.py): agreement within 1e-9.
 
-The inputs are random, built here: a reference frame profiled with ``claims_fraud.profile``
+The inputs are random, built here: a reference frame profiled with ``claims_fraud.ml.profile``
 (as training does), then scoring batches with ties on bin edges, outliers, nulls, NaN, an
 unseen category, an all-null feature, a drifted batch, a batch scored by a model version
 without a reference profile and an empty batch.
@@ -27,9 +27,9 @@ from monitoring_oracle import (
     volume_verdicts,
 )
 
-from claims_fraud.fairness import disparate_impact
-from claims_fraud.features import FeatureSpec, load_feature_spec
-from claims_fraud.profile import reference_profile, score_quantile_grid
+from claims_fraud.features.spec import FeatureSpec, load_feature_spec
+from claims_fraud.ml.fairness import disparate_impact
+from claims_fraud.ml.profile import reference_profile, score_quantile_grid
 
 pytestmark = pytest.mark.integration
 

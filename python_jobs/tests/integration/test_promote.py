@@ -12,11 +12,11 @@ import pytest
 from harness import DbtProject
 from mlflow.pyfunc import PythonModel
 
-from claims_fraud.cli import main as cli_main
-from claims_fraud.features import load_feature_spec
-from claims_fraud.promote import data_tests_gate, performance_gate, run_promotion
-from claims_fraud.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
-from claims_fraud.warehouse import DuckDBWarehouse
+from claims_fraud.cli.main import main as cli_main
+from claims_fraud.features.spec import load_feature_spec
+from claims_fraud.ml.promote import data_tests_gate, performance_gate, run_promotion
+from claims_fraud.ml.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
+from claims_fraud.warehouse.connections import DuckDBWarehouse
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from claims_fraud import alerts, bundle
-from claims_fraud.cli import main
-from claims_fraud.warehouse import DuckDBWarehouse
+from claims_fraud.cli.main import main
+from claims_fraud.deploy import bundle
+from claims_fraud.monitoring import alerts
+from claims_fraud.warehouse.connections import DuckDBWarehouse
 
 ROOT = Path(__file__).resolve().parents[3]
 # Built at run time so that no secret-looking literal sits in this file (secret scan).

@@ -13,8 +13,8 @@ import pytest
 from harness import DbtProject, copy_trained_state, run_bundle_job
 from mlflow import MlflowClient
 
-from claims_fraud.cli import main as cli_main
-from claims_fraud.tracking import CHAMPION, MlflowSettings
+from claims_fraud.cli.main import main as cli_main
+from claims_fraud.ml.tracking import CHAMPION, MlflowSettings
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from harness import DbtProject, copy_mlflow_store, copy_trained_state, make_project
 
-from claims_fraud.score import SCORE_COLUMNS, load_champions, score_batch, score_from_dbt
-from claims_fraud.tracking import MlflowSettings
+from claims_fraud.ml.score import SCORE_COLUMNS, load_champions, score_batch, score_from_dbt
+from claims_fraud.ml.tracking import MlflowSettings
 
 pytestmark = pytest.mark.integration
 
@@ -169,7 +169,7 @@ def test_a_delivery_that_is_all_quarantined_scores_nothing(
     }
     with (
         duckdb.connect(str(project.duckdb_path), read_only=True) as con,
-        caplog.at_level(logging.WARNING, logger="claims_fraud.score"),
+        caplog.at_level(logging.WARNING, logger="claims_fraud.ml.score"),
     ):
         scores = score_from_dbt(con.sql("select * from main_features.fct_claim_features"), meta)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from claims_fraud.promote import data_tests_gate
+from claims_fraud.ml.promote import data_tests_gate
 
 WHEN = datetime(2026, 12, 1)
 

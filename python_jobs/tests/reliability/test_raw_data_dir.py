@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from harness import PROJECT_ROOT
 
-from claims_fraud.cli import main as cli_main
-from claims_fraud.demo_folder import MARKER_FILE
+from claims_fraud.cli.main import main as cli_main
+from claims_fraud.synthetic.demo_folder import MARKER_FILE
 
 USER_TABLES = ("eligibility", "provider", "siu_investigation")
 SMALL = ["--lines", "500", "--seed", "3", "--no-progress"]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from harness import PROJECT_ROOT, make_project
 
-from claims_fraud.generate import TABLE_NAMES
+from claims_fraud.synthetic.generate import TABLE_NAMES
 
 pytestmark = pytest.mark.integration
 

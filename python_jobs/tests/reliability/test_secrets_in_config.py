@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_policy import bundle_var_problems, load_workflow, policy_problems
 
-from claims_fraud import bundle
-from claims_fraud.cli import main
-from claims_fraud.secret_urls import plain_credentials
-from claims_fraud.workflows import bundle_var_problems, load_workflow, policy_problems
+from claims_fraud.cli.main import cli_spec, main
+from claims_fraud.deploy import bundle
+from claims_fraud.monitoring.secret_urls import plain_credentials
 
 ROOT = Path(__file__).resolve().parents[3]
 TARGETS = ("dev", "staging", "prod")
@@ -71,7 +71,7 @@ def test_alert_urls_come_from_the_secret_scope(target: str) -> None:
 @pytest.mark.parametrize("target", TARGETS)
 def test_the_real_bundle_passes_the_plain_secret_check(target: str, schema: Path) -> None:
     assert bundle.secret_problems(bundle.load_bundle(ROOT, target)) == []
-    assert bundle.validate_target(ROOT, target, schema).problems == []
+    assert bundle.validate_target(ROOT, target, schema, cli=cli_spec()).problems == []
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -148,7 +148,7 @@ def test_a_bundle_with_a_plain_secret_is_rejected(
     for relative, change in changes:
         _edit(project, relative, change)
     for target in TARGETS:
-        problems = bundle.validate_target(project, target, schema).problems
+        problems = bundle.validate_target(project, target, schema, cli=cli_spec()).problems
         found = _secret_problems(problems)
         assert f"plain secret: {where}: {what} in plain config ({label})" in "\n".join(found)
         assert "{{secrets/claims-fraud/<key>}}" in found[0]  # says how to fix it
@@ -168,8 +168,8 @@ def test_a_target_override_or_a_var_with_a_secret_fails_that_target_only(
 
     _edit(project, "databricks.yml", declare)
     _edit(project, PIPELINE, _env_from_that_variable)
-    assert bundle.validate_target(project, "dev", schema).problems == []
-    prod = bundle.validate_target(project, "prod", schema).problems
+    assert bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems == []
+    prod = bundle.validate_target(project, "prod", schema, cli=cli_spec()).problems
     assert any(
         "an apprise URL made of tokens in plain config (slack://***/***/***)" in p for p in prod
     )
@@ -198,7 +198,7 @@ def test_references_and_urls_without_credentials_pass(
     project: Path, schema: Path, value: str
 ) -> None:
     _edit(project, PIPELINE, lambda data: _env(data).update(CLAIMS_FRAUD_ALERT_URLS=value))
-    assert bundle.validate_target(project, "prod", schema).problems == []
+    assert bundle.validate_target(project, "prod", schema, cli=cli_spec()).problems == []
 
 
 # --- broken workflow copies --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """No value from outside runs SQL: hostile dbt vars, CLI arguments and a raw-data path fail
 before any SQL runs, with a message naming the var and its rule (macros/vars.sql and its
-Python twin claims_fraud.params); a value that is allowed but holds a quote is rendered by the
+Python twin claims_fraud.warehouse.params);
+a value that is allowed but holds a quote is rendered by the
 one quoting macro and comes back unchanged. The Spark half is
 python_jobs/tests/spark/test_spark_var_injection.py."""
 
@@ -17,9 +18,9 @@ import pandas as pd
 import pytest
 from harness import PROJECT_ROOT, DbtProject, copy_trained_state, make_project
 
-from claims_fraud import params
-from claims_fraud.score import score_from_dbt, select_batch
-from claims_fraud.warehouse import SparkWarehouse
+from claims_fraud.ml.score import score_from_dbt, select_batch
+from claims_fraud.warehouse import params
+from claims_fraud.warehouse.connections import SparkWarehouse
 
 CLAIMS_FRAUD = str(Path(sys.executable).with_name("claims-fraud"))
 
@@ -32,7 +33,8 @@ HOSTILE_VARS = [
 ]
 
 # The rules themselves, hostile and plain values alike, fed to the Jinja rules (macros/vars.sql,
-# in one dbt run-operation) and to their Python twin (claims_fraud.params) where it has one.
+# in one dbt run-operation) and to their Python twin (claims_fraud.warehouse.params) where it
+# has one.
 RULE_CASES = [
     ("a' || 'b", "batch_id", False),
     ("x'; drop table main_ml.fraud_scores; --", "batch_id", False),

@@ -1,4 +1,4 @@
-"""The whole Spark portability check (claims_fraud.spark_check) as one test: raw data into a
+"""The whole Spark portability check (spark_check) as one test: raw data into a
 local Spark metastore, `dbt build --selector features --target spark`, and the monitoring
 models on Spark and DuckDB from the same fixture, compared within 1e-9."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-
-from claims_fraud.spark_check import PROJECT_ROOT
+from spark_check import PROJECT_ROOT
 
 pytestmark = pytest.mark.spark
 
@@ -19,7 +19,7 @@ def test_spark_check_passes() -> None:
     if shutil.which("java") is None:
         pytest.fail("Java is not on PATH: the Spark check needs a JDK (17)")
     result = subprocess.run(
-        [sys.executable, "-m", "claims_fraud.spark_check"],
+        [sys.executable, str(Path(__file__).with_name("spark_check.py"))],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

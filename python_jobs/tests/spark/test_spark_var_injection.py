@@ -9,8 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from claims_fraud.spark_check import dbt_env, run_dbt
+from spark_check import dbt_env, run_dbt
 
 pytestmark = pytest.mark.spark
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from claims_fraud.warehouse import SparkWarehouse, TableNotFoundError
+from claims_fraud.warehouse.connections import SparkWarehouse, TableNotFoundError
 
 pytestmark = pytest.mark.spark
 

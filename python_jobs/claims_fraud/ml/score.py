@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from claims_fraud import params
-from claims_fraud.features import validate_feature_frame
-from claims_fraud.mlflow_models import check_model_features
-from claims_fraud.reference_tables import check_reference
-from claims_fraud.tracking import CHAMPION, MlflowSettings, load_version_by_alias
+from claims_fraud.features.spec import validate_feature_frame
+from claims_fraud.ml.mlflow_models import check_model_features
+from claims_fraud.ml.reference_tables import check_reference
+from claims_fraud.ml.tracking import CHAMPION, MlflowSettings, load_version_by_alias
+from claims_fraud.warehouse import params
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def describe_window(window_start: str | None, window_end: str | None) -> str:
 
 def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     """The `fraud_scores` model's one call: settings from its `meta.scoring` mapping."""
-    from claims_fraud.training_job import to_pandas
+    from claims_fraud.ml.training_job import to_pandas
 
     meta = dict(meta or {})
     # The vars were checked by dbt (macros/vars.sql) before any node ran; checked again here,

@@ -1,4 +1,4 @@
-"""The Spark session the portability check opens for its own steps (claims_fraud.spark_check)
+"""The Spark session the portability check opens for its own steps (spark_check)
 must be the one dbt's `spark` output opens: same settings, or the two read different
 metastores or plan differently."""
 
@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-from claims_fraud.spark_check import PROJECT_ROOT, spark_conf
+from spark_check import PROJECT_ROOT, spark_conf
 
 
 def test_spark_check_session_matches_the_dbt_spark_profile() -> None:

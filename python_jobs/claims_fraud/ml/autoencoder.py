@@ -54,9 +54,9 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from claims_fraud.config import config_from_mapping, config_to_dict
-from claims_fraud.evaluate import as_training_categories
-from claims_fraud.features import FeatureSpec
+from claims_fraud.features.spec import FeatureSpec
+from claims_fraud.ml.config import config_from_mapping, config_to_dict
+from claims_fraud.ml.evaluate import as_training_categories
 
 MAD_TO_SIGMA = 1.4826
 

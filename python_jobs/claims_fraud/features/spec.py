@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from claims_fraud.reference import find_project_root
+from claims_fraud.features.reference import find_project_root
 
 FEATURES_MODEL = "fct_claim_features"
 FEATURES_YAML = Path("models/features/_features__models.yml")

@@ -2,7 +2,7 @@
 
 Everything is built from numpy arrays (no Python loops over members, claims or lines) and turned
 into Arrow tables at the end. Reference codes, E/M mixes, charges and regions come from the dbt
-seeds via :mod:`claims_fraud.reference`. The same config and seed give identical tables.
+seeds via :mod:`claims_fraud.features.reference`. The same config and seed give identical tables.
 
 Tables: ``medical_claim`` (Tuva input layer, one row per claim line), ``eligibility`` (one row per
 enrollment span), ``provider``, ``siu_investigation`` and ``fraud_ground_truth``.
@@ -24,13 +24,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from claims_fraud import demo_folder
-from claims_fraud.reference import (
+from claims_fraud.features.reference import (
     EM_SHARE_COLUMNS,
     ReferenceData,
     load_reference,
     specialty_service_categories,
 )
+from claims_fraud.synthetic import demo_folder
 
 GENERATOR_VERSION = "1.0.0"
 MANIFEST_FILE = "_manifest.json"
@@ -538,8 +538,8 @@ def write_dataset(
     """Write ``<out_dir>/<table>.parquet`` per table and ``_manifest.json``; return out_dir.
 
     Only into a new or empty folder, or one the generator wrote before (see
-    :mod:`claims_fraud.demo_folder`): a folder with anyone else's files raises
-    :class:`~claims_fraud.demo_folder.FolderNotOwnedError` before anything is written.
+    :mod:`claims_fraud.synthetic.demo_folder`): a folder with anyone else's files raises
+    :class:`~claims_fraud.synthetic.demo_folder.FolderNotOwnedError` before anything is written.
     The manifest gets ``files`` and ``write_seconds`` added, and its ``elapsed_seconds`` (if
     present) is increased by the write time.
     """
@@ -571,8 +571,8 @@ def run_generation(
 ) -> Path:
     """Generate, then write tables and manifest to ``out_dir``; return the folder.
 
-    Refuses (:class:`~claims_fraud.demo_folder.FolderNotOwnedError`) before generating when
-    ``out_dir`` holds files the generator did not write.
+    Refuses (:class:`~claims_fraud.synthetic.demo_folder.FolderNotOwnedError`) before generating
+    when ``out_dir`` holds files the generator did not write.
     """
     demo_folder.require_writable(Path(out_dir))
     sink = progress or NullProgress()

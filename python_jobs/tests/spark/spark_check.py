@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 RAW_TABLES = ("medical_claim", "eligibility", "provider", "siu_investigation", "fraud_ground_truth")
 RAW_SCHEMA = "raw_claims"
 SPARK_SCHEMA = "claims_fraud"  # the features build
@@ -170,7 +170,7 @@ def not_ok(results: dict[str, str]) -> list[str]:
 
 def run_dbt(args: list[str], env: dict[str, str], log: Path) -> tuple[bool, str]:
     dbt = str(Path(sys.executable).with_name("dbt"))
-    result = subprocess.run(  # noqa: S603 - our own dbt with fixed arguments
+    result = subprocess.run(
         [dbt, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
     )
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +194,7 @@ def run_dbt(args: list[str], env: dict[str, str], log: Path) -> tuple[bool, str]
 
 
 def generate_raw(raw_dir: Path, lines: int, seed: int) -> None:
-    from claims_fraud.cli import main as cli_main
+    from claims_fraud.cli.main import main as cli_main
 
     code = cli_main(
         [
@@ -274,8 +274,8 @@ def _features(spec, n: int, rng: np.random.Generator, drift: float = 0.0) -> pd.
 def monitoring_fixture(seed: int = 2026) -> dict[str, pd.DataFrame]:
     """Random reference profile and scored batches (ties, outliers, nulls, NaN, an unseen
     level, an all-null feature, a drifted batch, a model version without a profile)."""
-    from claims_fraud.features import load_feature_spec
-    from claims_fraud.profile import reference_profile, score_quantile_grid
+    from claims_fraud.features.spec import load_feature_spec
+    from claims_fraud.ml.profile import reference_profile, score_quantile_grid
 
     rng = np.random.default_rng(seed)
     spec = load_feature_spec()
@@ -333,7 +333,7 @@ def write_monitoring_inputs_duckdb(duckdb_path: Path, parquet_dir: Path) -> None
             schema = f"main_{MONITORING_INPUTS[name]}"
             con.execute(f"create schema if not exists {schema}")
             con.register("frame", frame)
-            con.execute(f"create or replace table {schema}.{name} as select * from frame")  # noqa: S608
+            con.execute(f"create or replace table {schema}.{name} as select * from frame")
             con.unregister("frame")
             con.execute(f"copy {schema}.{name} to '{parquet_dir / name}.parquet' (format parquet)")
 
@@ -344,7 +344,7 @@ def write_monitoring_inputs_spark(spark, parquet_dir: Path) -> None:
         spark.sql(f"create database if not exists {schema}")
         spark.sql(f"drop table if exists {schema}.{name}")
         path = f"{(parquet_dir / name).resolve()}.parquet"
-        select = f"select * from parquet.`{path}`"  # noqa: S608 - our own path
+        select = f"select * from parquet.`{path}`"
         spark.sql(f"create table {schema}.{name} using parquet as {select}")
 
 
@@ -495,7 +495,7 @@ def run_compiled_python_model(spark, compiled: Path) -> tuple[str, int]:
 
 
 def run_python_models(spark, spark_dir: Path) -> None:
-    from claims_fraud.cli import main as cli_main
+    from claims_fraud.cli.main import main as cli_main
 
     compiled = spark_dir / "dbt_python" / "target" / "compiled" / "claims_fraud" / "models" / "ml"
     warehouse_args = ["--warehouse", "spark", "--catalog", "spark_catalog"]
@@ -517,7 +517,7 @@ def _champion_for_the_check(mlflow_dir: Path) -> None:
     challenger (say, a disparate impact outside the band): a verdict on the data, recorded in
     ml_promotion_decisions, not a portability failure. The check then makes the challenger
     (and its autoencoder) @champion itself, as promote would, and says so."""
-    from claims_fraud.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
+    from claims_fraud.ml.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
 
     settings = MlflowSettings.local(mlflow_dir)
     client = settings.activate()
@@ -538,7 +538,7 @@ def _champion_for_the_check(mlflow_dir: Path) -> None:
 
 
 def run_alerts_and_report(spark_dir: Path) -> None:
-    from claims_fraud.cli import main as cli_main
+    from claims_fraud.cli.main import main as cli_main
 
     warehouse_args = ["--warehouse", "spark", "--catalog", "spark_catalog"]
     warehouse_args += ["--schema", SPARK_SCHEMA, "--mlflow-dir", str(spark_dir / "mlflow")]
@@ -580,11 +580,10 @@ def _spark_action(action: str, spark_dir: Path) -> None:
 
 
 def _run_spark_action(action: str, spark_dir: Path, log: Path) -> tuple[bool, str]:
-    result = subprocess.run(  # noqa: S603 - this module, fixed arguments
+    result = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "claims_fraud.spark_check",
+            str(Path(__file__).resolve()),
             "--dir",
             str(spark_dir),
             "--spark-action",

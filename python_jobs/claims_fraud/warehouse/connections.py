@@ -15,7 +15,7 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from claims_fraud import params
+from claims_fraud.warehouse import params
 
 
 class TableNotFoundError(LookupError):

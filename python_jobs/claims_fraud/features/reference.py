@@ -83,7 +83,7 @@ def find_project_root(start: Path | None = None) -> Path:
     for folder in (current, *current.parents):
         if (folder / PROJECT_MARKER).is_file():
             return folder
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def default_seeds_dir(start: Path | None = None) -> Path:

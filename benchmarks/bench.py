@@ -144,7 +144,7 @@ def bench_ml(
         command = [
             python,
             "-m",
-            "claims_fraud.bench_scale",
+            "benchmarks.bench_scale",
             step,
             "--duckdb",
             db,

@@ -55,9 +55,9 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from claims_fraud.report import bin_label
-from claims_fraud.secret_urls import redact_url
-from claims_fraud.warehouse import TableNotFoundError, Warehouse
+from claims_fraud.monitoring.report import bin_label
+from claims_fraud.monitoring.secret_urls import redact_url
+from claims_fraud.warehouse.connections import TableNotFoundError, Warehouse
 
 ALERTS_TABLE = "mon_alerts"
 ERROR, WARN, INFO, OK = "error", "warn", "info", "ok"
@@ -365,9 +365,10 @@ def redact(url: str) -> str:
 
 
 def channel_labels(urls: Sequence[str]) -> list[str]:
-    """One secret-free label per channel (:func:`claims_fraud.secret_urls.redact_url`: scheme,
-    host, port, path; credentials, tokens and query values as ***). Two channels whose labels
-    would still be equal (the same webhook host with different tokens) get their position:
+    """One secret-free label per channel
+    (:func:`claims_fraud.monitoring.secret_urls.redact_url`: scheme, host, port, path;
+    credentials, tokens and query values as ***). Two channels whose labels would still be equal
+    (the same webhook host with different tokens) get their position:
     ``slack://***/***/*** (channel 2)``."""
     labels = [redact_url(url) for url in urls]
     repeated = {label for label in labels if labels.count(label) > 1}

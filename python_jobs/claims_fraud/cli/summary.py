@@ -169,7 +169,7 @@ def collect_scoring_summary(
     duckdb_path: Path, mlflow_dir: Path | None = None
 ) -> ScoringSummary | None:
     """None when nothing has been scored yet."""
-    from claims_fraud.tracking import MlflowSettings
+    from claims_fraud.ml.tracking import MlflowSettings
 
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         found = con.execute(

@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from claims_fraud.tracking import (
+from claims_fraud.ml.tracking import (
     CHAMPION,
     BrokenModelError,
     MlflowSettings,

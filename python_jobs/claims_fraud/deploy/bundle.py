@@ -14,6 +14,7 @@ credentials in plain config (a URL with ``user:password@``, a webhook token, a q
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
 import functools
@@ -27,14 +28,14 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from claims_fraud.secret_urls import plain_secret_problems
+from claims_fraud.monitoring.secret_urls import plain_secret_problems
 
 SCHEMA_FILE = "databricks-bundle.schema.json"
 SCHEMA_ENV = "CLAIMS_FRAUD_BUNDLE_SCHEMA"
@@ -496,9 +497,18 @@ def _check_dbt(where: str, command: str, selectors: set[str]) -> list[str]:
     ]
 
 
-def _check_wheel(where: str, task: Mapping[str, Any], scripts: set[str], packages: set[str]):
-    from claims_fraud.cli import SUBCOMMANDS, build_parser
+@dataclass(frozen=True)
+class CliSpec:
+    """What the wheel's console script accepts, handed in by the CLI (which sits above this
+    module): its subcommand names and a function that builds its argument parser."""
 
+    subcommands: Collection[str]
+    build_parser: Callable[[], argparse.ArgumentParser]
+
+
+def _check_wheel(
+    where: str, task: Mapping[str, Any], scripts: set[str], packages: set[str], cli: CliSpec
+) -> list[str]:
     wheel = task["python_wheel_task"]
     problems = []
     if re.sub(r"[-_.]+", "_", str(wheel.get("package_name"))) not in packages:
@@ -512,19 +522,19 @@ def _check_wheel(where: str, task: Mapping[str, Any], scripts: set[str], package
             f"({sorted(scripts)})"
         )
     params = [str(p) for p in wheel.get("parameters") or []]
-    if not params or params[0] not in SUBCOMMANDS:
+    if not params or params[0] not in cli.subcommands:
         first = params[0] if params else None
         return [*problems, f"{where}: {first!r} is not a claims-fraud subcommand"]
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.suppress(SystemExit):
-        build_parser().parse_args(params)
+        cli.build_parser().parse_args(params)
         return problems
     message = stderr.getvalue().strip().splitlines()[-1:] or ["rejected"]
     return [*problems, f"{where}: claims-fraud {shlex.join(params)}: {message[0]}"]
 
 
 def check_references(
-    bundle: Mapping[str, Any], selectors_yml: Path | str, pyproject: Path | str
+    bundle: Mapping[str, Any], selectors_yml: Path | str, pyproject: Path | str, cli: CliSpec
 ) -> list[str]:
     """What the schema cannot see: each dbt_task command is a dbt command whose selectors exist;
     each python_wheel_task names the wheel's package, a console script and a CLI subcommand
@@ -541,7 +551,7 @@ def check_references(
             for command in (task.get("dbt_task") or {}).get("commands") or []:
                 problems += _check_dbt(where, command, selectors)
             if "python_wheel_task" in task:
-                problems += _check_wheel(where, task, scripts, packages)
+                problems += _check_wheel(where, task, scripts, packages, cli)
             if "job_cluster_key" in task and task["job_cluster_key"] not in clusters:
                 problems.append(f"{where}: no job cluster {task['job_cluster_key']!r}")
             if "environment_key" in task and task["environment_key"] not in environments:
@@ -584,8 +594,11 @@ def validate_target(
     target: str,
     schema_path: Path | str,
     variables: Mapping[str, str] | None = None,
+    *,
+    cli: CliSpec,
 ) -> TargetReport:
-    """Schema, Job.from_dict and references of one target's configuration."""
+    """Schema, Job.from_dict and references of one target's configuration; ``cli`` is what the
+    wheel tasks' console script accepts (``claims_fraud.cli.main.cli_spec()``)."""
     root = Path(root)
     report = TargetReport(target)
     try:
@@ -596,7 +609,9 @@ def validate_target(
         return report
     report.problems += validate_schema(raw, schema_path)
     report.problems += validate_jobs(bundle)
-    report.problems += check_references(bundle, root / "selectors.yml", root / "pyproject.toml")
+    report.problems += check_references(
+        bundle, root / "selectors.yml", root / "pyproject.toml", cli
+    )
     report.problems += secret_problems(bundle)
     report.jobs = {name: len(job.get("tasks") or []) for name, job in jobs(bundle).items()}
     report.other_resources = {

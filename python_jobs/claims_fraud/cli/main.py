@@ -16,8 +16,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from claims_fraud import demo_folder, params
-from claims_fraud.generate import (
+from claims_fraud.cli.summary import (
+    collect_scoring_summary,
+    collect_summary,
+    format_scoring_summary,
+    format_summary,
+)
+from claims_fraud.features.reference import load_reference
+from claims_fraud.synthetic import demo_folder
+from claims_fraud.synthetic.generate import (
     AGE_GROUPS,
     BIAS_ATTRIBUTES,
     SCHEMES,
@@ -26,13 +33,7 @@ from claims_fraud.generate import (
     check_config_against_reference,
     run_generation,
 )
-from claims_fraud.reference import load_reference
-from claims_fraud.summary import (
-    collect_scoring_summary,
-    collect_summary,
-    format_scoring_summary,
-    format_summary,
-)
+from claims_fraud.warehouse import params
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -284,7 +285,7 @@ def _require_catalog(args: argparse.Namespace) -> str:
 def _warehouse(args: argparse.Namespace, new_tables_in: str):
     """Where the job reads dbt's tables and appends its own (``new_tables_in``: the schema
     suffix, ``ml`` or ``monitoring``, for a table that does not exist yet)."""
-    from claims_fraud.warehouse import DuckDBWarehouse, SparkWarehouse
+    from claims_fraud.warehouse.connections import DuckDBWarehouse, SparkWarehouse
 
     if args.warehouse == "spark":
         from pyspark.sql import SparkSession
@@ -295,7 +296,7 @@ def _warehouse(args: argparse.Namespace, new_tables_in: str):
 
 
 def _mlflow_settings(args: argparse.Namespace):
-    from claims_fraud.tracking import MlflowSettings
+    from claims_fraud.ml.tracking import MlflowSettings
 
     if args.mlflow == "databricks":
         return MlflowSettings.databricks(_require_catalog(args), args.schema, args.experiment_path)
@@ -311,9 +312,9 @@ def _warehouse_args(args: argparse.Namespace) -> list[str]:
 
 
 def _run_promote(args: argparse.Namespace) -> int:
-    from claims_fraud.promote import run_promotion
-    from claims_fraud.tracking import NoModelWithAliasError
-    from claims_fraud.warehouse import TableNotFoundError
+    from claims_fraud.ml.promote import run_promotion
+    from claims_fraud.ml.tracking import NoModelWithAliasError
+    from claims_fraud.warehouse.connections import TableNotFoundError
 
     try:
         decision = run_promotion(_warehouse(args, "ml"), _mlflow_settings(args))
@@ -327,8 +328,8 @@ def _run_promote(args: argparse.Namespace) -> int:
 def _run_has_champion(args: argparse.Namespace) -> int:
     # Loads what scoring loads (both @champion models and the classifier's reference profile):
     # an alias whose artifacts are gone or corrupt is no champion, so `make run` retrains.
-    from claims_fraud.score import load_champions
-    from claims_fraud.tracking import CHAMPION, BrokenModelError, NoModelWithAliasError
+    from claims_fraud.ml.score import load_champions
+    from claims_fraud.ml.tracking import CHAMPION, BrokenModelError, NoModelWithAliasError
 
     settings = _mlflow_settings(args)
     try:
@@ -385,7 +386,7 @@ def _add_alerts_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_alerts(args: argparse.Namespace) -> int:
-    from claims_fraud import alerts
+    from claims_fraud.monitoring import alerts
 
     urls = alerts.channel_urls(args.notify)
     try:  # before the warehouse: a bad URL costs no read, no Spark session, no delivery
@@ -433,8 +434,8 @@ def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from claims_fraud.report import load_report_data, write_report
-    from claims_fraud.warehouse import TableNotFoundError
+    from claims_fraud.monitoring.report import load_report_data, write_report
+    from claims_fraud.warehouse.connections import TableNotFoundError
 
     try:
         data = load_report_data(_warehouse(args, "monitoring"))
@@ -512,7 +513,7 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _name_value(item: str) -> tuple[str, str]:
-    from claims_fraud.bundle import BundleError
+    from claims_fraud.deploy.bundle import BundleError
 
     name, sep, value = item.partition("=")
     if not sep or not name:
@@ -521,7 +522,7 @@ def _name_value(item: str) -> tuple[str, str]:
 
 
 def _run_bundle(args: argparse.Namespace) -> int:
-    from claims_fraud import bundle
+    from claims_fraud.deploy import bundle
 
     root = args.project_dir
     try:
@@ -555,7 +556,7 @@ def _run_bundle(args: argparse.Namespace) -> int:
     problems = bundle.validate_schema(document, schema)
     print(f"databricks.yml + includes (all targets): {len(problems)} schema problem(s)")
     for target in targets:
-        report = bundle.validate_target(root, target, schema, variables)
+        report = bundle.validate_target(root, target, schema, variables, cli=cli_spec())
         checked = ", ".join(f"{job} ({n} tasks)" for job, n in report.jobs.items()) or "no jobs"
         others = ", ".join(f"{n} {kind}" for kind, n in report.other_resources.items())
         status = "ok" if not report.problems else f"{len(report.problems)} problem(s)"
@@ -614,6 +615,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         run=_run_summary,
     ),
 }
+
+
+def cli_spec():
+    """What this CLI accepts, for the bundle's wheel-task checks (claims_fraud.deploy)."""
+    from claims_fraud.deploy.bundle import CliSpec
+
+    return CliSpec(subcommands=tuple(SUBCOMMANDS), build_parser=build_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from claims_fraud.features import FeatureSpec
+from claims_fraud.features.spec import FeatureSpec
 
 PROFILE_COLUMNS = (
     "feature_name",

@@ -11,7 +11,7 @@ these checks add the project's own rules, which no schema expresses:
 - no value (`env:` at any level, `with:`, `run:`, anything) holds a credential in plain text:
   a URL with `user:password@`, a webhook token (hooks.slack.com/services/..., slack://...), a
   query `token=`/`key=`..., a Slack, GitHub or Databricks token; a `${{ secrets.NAME }}`
-  expression is the way in (`claims_fraud.secret_urls`);
+  expression is the way in (`claims_fraud.monitoring.secret_urls`);
 - every `BUNDLE_VAR_<name>` a workflow sets names a variable of databricks.yml
   (`bundle_var_problems`).
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from claims_fraud.secret_urls import plain_secret_problems
+from claims_fraud.monitoring.secret_urls import plain_secret_problems
 
 # `uses: owner/repo[/path]@<sha>  # v1.2.3` (the comment is what Dependabot/Renovate update).
 PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*\S))?\s*$")

@@ -24,23 +24,23 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from claims_fraud.autoencoder import AutoencoderConfig, TreeAutoencoder
-from claims_fraud.evaluate import (
-    classification_metrics,
-    flag_threshold,
-    isolation_forest_baseline,
-    per_scheme_recall,
-)
-from claims_fraud.features import (
+from claims_fraud.features.spec import (
     FeatureSpec,
     feature_matrix,
     load_feature_spec,
     validate_feature_frame,
 )
-from claims_fraud.mlflow_models import AnomalyScorer, FraudClassifier
-from claims_fraud.profile import reference_profile, score_quantile_grid
-from claims_fraud.tracking import CHALLENGER, MlflowSettings
-from claims_fraud.train import (
+from claims_fraud.ml.autoencoder import AutoencoderConfig, TreeAutoencoder
+from claims_fraud.ml.evaluate import (
+    classification_metrics,
+    flag_threshold,
+    isolation_forest_baseline,
+    per_scheme_recall,
+)
+from claims_fraud.ml.mlflow_models import AnomalyScorer, FraudClassifier
+from claims_fraud.ml.profile import reference_profile, score_quantile_grid
+from claims_fraud.ml.tracking import CHALLENGER, MlflowSettings
+from claims_fraud.ml.train import (
     Split,
     TrainingConfig,
     best_candidate,

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from claims_fraud.autoencoder import TreeAutoencoder
-from claims_fraud.features import FeatureSchemaError, FeatureSpec, feature_matrix
-from claims_fraud.train import predict_probability
+from claims_fraud.features.spec import FeatureSchemaError, FeatureSpec, feature_matrix
+from claims_fraud.ml.autoencoder import TreeAutoencoder
+from claims_fraud.ml.train import predict_probability
 
 
 def check_model_features(model_features: tuple[str, ...], frame: pd.DataFrame, what: str) -> None:

@@ -32,19 +32,19 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from claims_fraud.evaluate import classification_metrics
-from claims_fraud.fairness import disparate_impact
-from claims_fraud.features import FeatureSpec
-from claims_fraud.tracking import (
+from claims_fraud.features.spec import FeatureSpec
+from claims_fraud.ml.evaluate import classification_metrics
+from claims_fraud.ml.fairness import disparate_impact
+from claims_fraud.ml.tracking import (
     CHALLENGER,
     CHAMPION,
     MlflowSettings,
     require_version_by_alias,
     version_by_alias,
 )
-from claims_fraud.train import label_claims
-from claims_fraud.training_job import DATE_COLUMN, thresholds_from_seed
-from claims_fraud.warehouse import TableNotFoundError, Warehouse
+from claims_fraud.ml.train import label_claims
+from claims_fraud.ml.training_job import DATE_COLUMN, thresholds_from_seed
+from claims_fraud.warehouse.connections import TableNotFoundError, Warehouse
 
 DECISIONS_TABLE = "ml_promotion_decisions"
 TEST_RESULTS_TABLE = "dbt_test_results"

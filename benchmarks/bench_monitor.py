@@ -1,4 +1,4 @@
-"""`python -m claims_fraud.bench_monitor`: time the monitoring SQL on a 1M-claim batch, and its
+"""`python -m benchmarks.bench_monitor`: time the monitoring SQL on a 1M-claim batch, and its
 PSI next to Evidently's on the same data.
 
 1. **Monitor a 1M-claim batch** (budget: the monitoring models under 5 s in DuckDB). A fresh
@@ -7,7 +7,7 @@ PSI next to Evidently's on the same data.
    input of ``load_feature_spec()``, typed as the features YAML says: integer counts with ties,
    lognormal decimal amounts, shares with a point mass at 0, ~3% nulls, booleans, categorical
    levels with a rare tail; plus the 3 protected attributes), the reference profile and score
-   quantile grid of a separate 1M-claim training frame (``claims_fraud.profile``, as training
+   quantile grid of a separate 1M-claim training frame (``claims_fraud.ml.profile``, as training
    does) and ``fraud_scores``. ``dbt seed`` (2 seeds) and ``dbt run --selector monitor`` (no
    vars: every model input, as ``make monitor``) first monitor a 20k-claim warm-up batch. The
    1M-claim batch is then appended under a new batch_id and the same command is timed: an
@@ -57,10 +57,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from claims_fraud.bench import Measurement, measure
-from claims_fraud.features import FEATURES_MODEL, FEATURES_YAML, FeatureSpec, load_feature_spec
-from claims_fraud.profile import reference_profile, score_quantile_grid
-from claims_fraud.reference import find_project_root
+from benchmarks.bench import Measurement, measure
+from claims_fraud.features.reference import find_project_root
+from claims_fraud.features.spec import FEATURES_MODEL, FEATURES_YAML, FeatureSpec, load_feature_spec
+from claims_fraud.ml.profile import reference_profile, score_quantile_grid
 
 MONITOR_BUDGET_S = 5.0
 SPEEDUP_TARGET = 20.0

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from claims_fraud.features import load_feature_spec
-from claims_fraud.score import load_champions, score_batch
-from claims_fraud.tracking import CHALLENGER, MlflowSettings
-from claims_fraud.train import TrainingConfig, label_claims, time_split, train_candidates
-from claims_fraud.warehouse import DuckDBWarehouse
+from claims_fraud.features.spec import load_feature_spec
+from claims_fraud.ml.score import load_champions, score_batch
+from claims_fraud.ml.tracking import CHALLENGER, MlflowSettings
+from claims_fraud.ml.train import TrainingConfig, label_claims, time_split, train_candidates
+from claims_fraud.warehouse.connections import DuckDBWarehouse
 
 
 def resample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from claims_fraud.warehouse import TableNotFoundError, Warehouse
+from claims_fraud.warehouse.connections import TableNotFoundError, Warehouse
 
 DASH = "\u2013"
 SCORE_FEATURE = "fraud_probability"

@@ -28,9 +28,9 @@ import pandas as pd
 from catboost import CatBoostClassifier, Pool
 from xgboost import XGBClassifier
 
-from claims_fraud.config import config_from_mapping, config_to_dict
-from claims_fraud.evaluate import as_training_categories, classification_metrics
-from claims_fraud.features import FeatureSpec, feature_matrix
+from claims_fraud.features.spec import FeatureSpec, feature_matrix
+from claims_fraud.ml.config import config_from_mapping, config_to_dict
+from claims_fraud.ml.evaluate import as_training_categories, classification_metrics
 
 Flavour = Literal["xgboost", "catboost"]
 FLAVOURS: tuple[Flavour, ...] = ("xgboost", "catboost")

@@ -1,0 +1,1 @@
+"""Command line: `claims-fraud` and its subcommands (the top layer: it may import every other)."""

@@ -1,0 +1,1 @@
+"""The Databricks Asset Bundle offline: load, validate and run its jobs locally."""

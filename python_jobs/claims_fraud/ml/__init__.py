@@ -1,0 +1,1 @@
+"""Training, evaluation, the promotion gate and scoring, with MLflow tracking and registry."""

@@ -1,0 +1,1 @@
+"""Monitoring jobs after the dbt monitoring models: alerts and the HTML report."""
