@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from claims_fraud.report import ReportData, render_report
+from claims_fraud.monitoring.report import ReportData, render_report
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_PATH = ROOT / "target" / "monitoring_report_sample.html"
