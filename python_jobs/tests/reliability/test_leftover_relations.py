@@ -3,7 +3,7 @@
 dbt-duckdb writes the temp table of an incremental Python model (fraud_scores,
 ml_reference_profile, ml_reference_score_quantiles) as a real table and, taking it for a
 connection-local temporary one, never dropped it: every `dbt build --selector score` left a
-full copy of its rows behind and the file grew. macros/incremental_temp_relations.sql makes the
+full copy of its rows behind and the file grew. macros/adapters/duckdb/ makes the
 materialization drop it, and drops those of earlier (or failed) runs. SQL incremental models
 (fct_claim_features, mon_*) use true temporary tables; the override must not change that.
 """

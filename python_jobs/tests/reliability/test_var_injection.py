@@ -1,5 +1,5 @@
 """No value from outside runs SQL: hostile dbt vars, CLI arguments and a raw-data path fail
-before any SQL runs, with a message naming the var and its rule (macros/vars.sql and its
+before any SQL runs, with a message naming the var and its rule (macros/validation/ and its
 Python twin claims_fraud.warehouse.params);
 a value that is allowed but holds a quote is rendered by the
 one quoting macro and comes back unchanged. The Spark half is
@@ -32,7 +32,7 @@ HOSTILE_VARS = [
     ("raw_schema", "raw_claims; drop schema main cascade", "an identifier"),
 ]
 
-# The rules themselves, hostile and plain values alike, fed to the Jinja rules (macros/vars.sql,
+# The rules themselves, hostile and plain values alike, fed to the Jinja rules (macros/validation,
 # in one dbt run-operation) and to their Python twin (claims_fraud.warehouse.params) where it
 # has one.
 RULE_CASES = [
@@ -217,12 +217,12 @@ def test_jinja_rules_and_their_python_twin_agree_and_literals_round_trip(
 
 
 def test_every_var_in_dbt_project_yml_that_reaches_sql_has_a_rule() -> None:
-    """A new var used in SQL without a rule would bypass the check: vars.sql must list it."""
-    rules = (PROJECT_ROOT / "macros/vars.sql").read_text()
+    """A new var used in SQL without a rule would bypass the check: var_rules.sql must list it."""
+    rules = (PROJECT_ROOT / "macros/validation/var_rules.sql").read_text()
     used = set()
-    for path in [*PROJECT_ROOT.glob("models/**/*.sql"), *PROJECT_ROOT.glob("macros/*.sql")]:
+    for path in [*PROJECT_ROOT.glob("models/**/*.sql"), *PROJECT_ROOT.glob("macros/**/*.sql")]:
         used |= set(re.findall(r"(?<!env_)var\(\s*['\"](\w+)", path.read_text()))
-    # var() itself appears in vars.sql (checked_var reads it); the rest must go through it.
+    # var() itself appears in checked_var.sql (it reads the var); the rest must go through it.
     unchecked = {
         name
         for name in used

@@ -1,7 +1,7 @@
 {#
     Unreadable raw values. Staging casts with try_cast, so a value that is there but cannot be
     read as its column's type (a text date 'not-a-date', an amount '12,50', units 'many')
-    becomes null instead of failing the build. These macros keep what try_cast forgets: which
+    becomes null instead of failing the build. This macro and lists_column keep what try_cast forgets: which
     columns of the line were unreadable, so validation gives them their own reason
     (unreadable_value) rather than the reason of a missing or non-positive value, and the SIU
     data team sees which raw column to fix. Blank text counts as missing, not unreadable.
@@ -23,10 +23,4 @@
         end
         {%- endfor %}
     ), '')
-{%- endmacro %}
-
-{# True when the comma-separated list `column_list` (an unreadable_columns value) names
-   `column_name`; false when the list is null. #}
-{% macro lists_column(column_list, column_name) -%}
-    coalesce(instr(concat(',', {{ column_list }}, ','), ',{{ column_name }},') > 0, false)
 {%- endmacro %}
