@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from claims_fraud.monitoring.report import ReportData, render_report
+from claims_fraud.monitoring.report import THRESHOLDS_TABLE, ReportData, Thresholds, render_report
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML_PATH = ROOT / "target" / "monitoring_report_sample.html"
 PNG_PATH = ROOT / "docs" / "images" / "monitoring_report.png"
+THRESHOLDS_SEED = ROOT / "seeds" / f"{THRESHOLDS_TABLE}.csv"
 FEATURES = {
     "fraud_probability": "score",
     "allowed_to_charge_ratio": "numeric",
@@ -254,7 +255,8 @@ def _alerts(batches: pd.DataFrame) -> pd.DataFrame:
 
 
 def sample_data(seed: int = 7) -> ReportData:
-    """Made-up but plausible monitoring tables (see the module docstring)."""
+    """Made-up but plausible monitoring tables (see the module docstring); the thresholds
+    are the project's seed."""
     rng = np.random.default_rng(seed)
     batches = _batches()
     return ReportData(
@@ -265,6 +267,7 @@ def sample_data(seed: int = 7) -> ReportData:
         data_volume=_data_volume(batches, rng),
         promotions=_promotions(),
         alerts=_alerts(batches),
+        thresholds=Thresholds.from_table(pd.read_csv(THRESHOLDS_SEED)),  # the project's seed
     )
 
 

@@ -10,16 +10,21 @@ import duckdb
 import pandas as pd
 import pytest
 
+from claims_fraud.features.reference import find_project_root
 from claims_fraud.monitoring.report import (
     COLOURS,
     GREY_CELL,
     MAX_BATCHES,
+    THRESHOLDS_TABLE,
     ReportData,
+    Thresholds,
     load_report_data,
     render_report,
     write_report,
 )
 from claims_fraud.warehouse.connections import DuckDBWarehouse, TableNotFoundError
+
+THRESHOLDS_SEED = find_project_root() / "seeds" / f"{THRESHOLDS_TABLE}.csv"
 
 T0 = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
 GENERATED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -182,6 +187,23 @@ def alerts() -> pd.DataFrame:
     )
 
 
+def seed_thresholds() -> pd.DataFrame:
+    """The monitoring_thresholds seed as dbt loads it (threshold_name, threshold_value, ...)."""
+    return pd.read_csv(THRESHOLDS_SEED)
+
+
+def with_thresholds(rows: pd.DataFrame, **values: float) -> pd.DataFrame:
+    """The seed rows with some threshold_value changed (each name must be a row of the seed)."""
+    changed = rows.copy()
+    for name, value in values.items():
+        assert (changed["threshold_name"] == name).sum() == 1, name
+        changed.loc[changed["threshold_name"] == name, "threshold_value"] = value
+    return changed
+
+
+THRESHOLDS = Thresholds.from_table(seed_thresholds())
+
+
 def sample() -> ReportData:
     scores = [
         {**batch_cols(b), "n": 1000, "fraud_probability_mean": 0.06, "flag_rate": 0.05}
@@ -196,11 +218,12 @@ def sample() -> ReportData:
         data_volume=frame(VOLUME_COLUMNS, volume_rows()),
         promotions=promotions(),
         alerts=alerts(),
+        thresholds=THRESHOLDS,
     )
 
 
 def empty_data() -> ReportData:
-    return ReportData(*(pd.DataFrame() for _ in range(7)))
+    return ReportData(*(pd.DataFrame() for _ in range(7)), thresholds=THRESHOLDS)
 
 
 def render(data: ReportData | None = None, batch_id: str | None = None) -> str:
@@ -340,8 +363,8 @@ def test_score_table_prints_dash_for_missing_numbers() -> None:
 # ---------------------------------------------------------------------------- 3. fairness
 
 
-def test_disparate_impact_band_is_drawn_between_080_and_125() -> None:
-    fairness = section(render(), "fairness")
+def di_band(fairness: str) -> tuple[float, float]:
+    """The first DI chart's shaded band as (lower, upper) in axis units, read off its ticks."""
     band = re.search(r'class="di-band" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', fairness)
     assert band is not None
     ticks = {
@@ -352,9 +375,16 @@ def test_disparate_impact_band_is_drawn_between_080_and_125() -> None:
             fairness,
         )
     }
-    x0, x1 = ticks["0"], ticks["1"]
-    assert float(band.group(1)) == pytest.approx(x0 + 0.80 * (x1 - x0), abs=0.2)
-    assert float(band.group(2)) == pytest.approx(0.45 * (x1 - x0), abs=0.2)
+    x0, unit = ticks["0"], ticks["1"] - ticks["0"]
+    low = (float(band.group(1)) - x0) / unit
+    return low, low + float(band.group(2)) / unit
+
+
+def test_disparate_impact_band_is_drawn_between_080_and_125() -> None:
+    fairness = section(render(), "fairness")
+    low, high = di_band(fairness)
+    assert low == pytest.approx(0.80, abs=0.002)
+    assert high == pytest.approx(1.25, abs=0.002)
     assert ">0.80</text>" in fairness
     assert ">1.25</text>" in fairness
 
@@ -492,15 +522,27 @@ def test_write_report_creates_folders(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- DuckDB
 
 
-def make_warehouse(path: Path, data: ReportData, tables: dict[str, str]) -> None:
+def make_warehouse(
+    path: Path,
+    data: ReportData,
+    tables: dict[str, str],
+    thresholds: pd.DataFrame | None = None,
+) -> None:
+    """The tables as dbt lays them out; the thresholds seed (the project's, unless given) in
+    main_reference, where dbt seeds it; an empty frame leaves it out."""
+    thresholds = seed_thresholds() if thresholds is None else thresholds
     with duckdb.connect(str(path)) as con:
-        for schema in ("main_monitoring", "main_ml"):
+        for schema in ("main_monitoring", "main_ml", "main_reference"):
             con.execute(f"create schema {schema}")
-        for field, name in tables.items():
-            source = getattr(data, field).infer_objects()
-            con.register("source", source)
-            schema = "main_ml" if name == "ml_promotion_decisions" else "main_monitoring"
-            con.execute(f"create table {schema}.{name} as select * from source")
+        frames = {name: getattr(data, field) for field, name in tables.items()}
+        if not thresholds.empty:
+            frames[THRESHOLDS_TABLE] = thresholds
+        for name, source_frame in frames.items():
+            con.register("source", source_frame.infer_objects())
+            schema = {"ml_promotion_decisions": "main_ml", THRESHOLDS_TABLE: "main_reference"}
+            con.execute(
+                f"create table {schema.get(name, 'main_monitoring')}.{name} as select * from source"
+            )
             con.unregister("source")
 
 
@@ -532,6 +574,78 @@ def test_missing_monitoring_table_names_it(tmp_path: Path) -> None:
     make_warehouse(path, sample(), tables)
     with pytest.raises(TableNotFoundError, match=r"mon_data_volume.*make monitor"):
         load_report_data(DuckDBWarehouse(path))
+
+
+def test_missing_thresholds_table_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    make_warehouse(path, sample(), MONITORING, thresholds=pd.DataFrame())
+    with pytest.raises(TableNotFoundError, match=r"monitoring_thresholds.*make monitor"):
+        load_report_data(DuckDBWarehouse(path))
+
+
+def test_report_follows_the_thresholds_table(tmp_path: Path) -> None:
+    """Change the seed's PSI and DI thresholds in the warehouse: the legends, the header, the
+    cell colours and the shaded band follow (the report hard-codes none of them)."""
+    pages = {}
+    changed_rows = with_thresholds(
+        seed_thresholds(),
+        psi_warn=0.03,
+        psi_error=0.3,
+        disparate_impact_lower=0.7,
+        disparate_impact_upper=1.5,
+    )
+    for label, rows in (("seed", seed_thresholds()), ("changed", changed_rows)):
+        path = tmp_path / f"{label}.duckdb"
+        make_warehouse(path, sample(), MONITORING, thresholds=rows)
+        data = load_report_data(DuckDBWarehouse(path))
+        pages[label] = render(data)
+    seed, changed = pages["seed"], pages["changed"]
+    assert "PSI warn 0.10, error 0.25; disparate impact band 0.80\u20131.25" in seed
+    assert "PSI warn 0.03, error 0.30; disparate impact band 0.70\u20131.50" in changed
+    assert "0.10 warn" in section(seed, "psi")
+    assert "0.03 warn" in section(changed, "psi")
+    assert "0.30+ error" in section(changed, "psi")
+    assert di_band(section(changed, "fairness")) == (
+        pytest.approx(0.70, abs=0.002),
+        pytest.approx(1.50, abs=0.002),
+    )
+
+    def green(page: str, feature: str, batch: str) -> int:
+        match = re.search(r'<rect [^>]*fill="#([0-9a-f]{6})"', psi_cells(page)[(feature, batch)])
+        assert match is not None
+        return int(match.group(1)[2:4], 16)
+
+    # PSI 0.04: below the seed's warn line (paler than amber), past the changed one (redder)
+    amber_green = 193
+    assert green(seed, "kind&lt;&amp;&gt;", "b2") > amber_green
+    assert green(changed, "kind&lt;&amp;&gt;", "b2") < amber_green
+    # PSI 0.27: full red at the seed's error line 0.25, not yet under the changed 0.30
+    assert green(seed, "amount", "b3") == 47
+    assert green(changed, "amount", "b3") > 47
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            seed_thresholds().query("threshold_name != 'psi_error'"),
+            r"monitoring_thresholds has no threshold_name psi_error",
+        ),
+        (
+            with_thresholds(seed_thresholds(), disparate_impact_lower=1.3),
+            r"monitoring_thresholds: disparate_impact_lower \(1.3\) must be below "
+            r"disparate_impact_upper",
+        ),
+        (
+            with_thresholds(seed_thresholds(), psi_warn=float("nan")),
+            r"monitoring_thresholds: threshold_value of psi_warn must be a number",
+        ),
+    ],
+    ids=["missing", "inverted", "not_a_number"],
+)
+def test_a_broken_thresholds_table_names_the_threshold(rows: pd.DataFrame, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Thresholds.from_table(rows)
 
 
 def test_alerts_show_the_latest_run_without_its_summary_row() -> None:
