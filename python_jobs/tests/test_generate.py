@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from harness import make_project
 
 from claims_fraud.cli.main import main
 from claims_fraud.features.reference import (
@@ -23,6 +24,7 @@ from claims_fraud.features.reference import (
     load_reference,
 )
 from claims_fraud.synthetic.generate import (
+    AGE_GROUPS,
     MALFORMED_KINDS,
     MANIFEST_FILE,
     SCHEMES,
@@ -35,6 +37,7 @@ from claims_fraud.synthetic.generate import (
     generate_dataset,
     write_dataset,
 )
+from claims_fraud.synthetic.sampling import age_group_index, calendar_age, epoch_day
 
 N_LINES = 30_000
 SEED = 7
@@ -991,3 +994,94 @@ def test_project_root_is_found_from_a_subfolder(tmp_path: Path) -> None:
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     assert find_project_root(nested) == tmp_path.resolve()
+
+
+# ---------------------------------------------------------------------------- calendar age
+
+# (date of birth, service date, calendar age): the days around a birthday. An age in completed
+# years counts the birthday from the birthday itself; a 29 February birthday counts from
+# 1 March in years without one. The dbt unit test test_claim_features_age_group_is_calendar_age
+# holds the SQL macro to the same dates.
+BIRTHDAY_CASES = [
+    ("2001-01-10", "2019-01-09", 17),
+    ("2001-01-10", "2019-01-10", 18),  # 4 leap days in 18 years: days / 365.25 said 17
+    ("2001-01-10", "2019-01-11", 18),
+    ("1989-03-01", "2024-02-29", 34),  # the leap day is the day before a 1 March birthday
+    ("1989-03-01", "2024-03-01", 35),
+    ("1974-02-28", "2024-02-27", 49),
+    ("1974-02-28", "2024-02-28", 50),  # 12 leap days: days / 365.25 said 49
+    ("1976-02-29", "2026-02-28", 49),  # no 29 February in 2026: not yet on the 28th
+    ("1976-02-29", "2026-03-01", 50),
+    ("1976-02-29", "2024-02-28", 47),
+    ("1976-02-29", "2024-02-29", 48),  # a leap year: the birthday itself
+    ("1960-03-01", "2025-02-28", 64),
+    ("1960-03-01", "2025-03-01", 65),  # 16 leap days: days / 365.25 said 64
+    ("2024-02-29", "2024-02-29", 0),
+    ("2024-02-29", "2025-02-28", 0),
+    ("2024-02-29", "2025-03-01", 1),
+]
+AGE_BAND_LOWER = (0, 18, 35, 50, 65)  # the lower bound of each of AGE_GROUPS
+
+
+def epoch_days(values: list[str]) -> np.ndarray:
+    return np.array([epoch_day(date.fromisoformat(value)) for value in values], np.int64)
+
+
+@pytest.mark.parametrize(("birth", "day", "age"), BIRTHDAY_CASES)
+def test_calendar_age_counts_completed_years(birth: str, day: str, age: int) -> None:
+    born, on = epoch_days([birth]), epoch_days([day])
+    assert calendar_age(born, on).tolist() == [age]
+    band = max(k for k, lower in enumerate(AGE_BAND_LOWER) if age >= lower)
+    assert age_group_index(born, on).tolist() == [band]
+
+
+def random_birth_service_pairs(n: int, seed: int) -> pd.DataFrame:
+    """Random (birth_date, service_date) pairs, half of them within two days of a birthday
+    that changes the age band (18, 35, 50, 65), a tenth born on 29 February."""
+    rng = np.random.default_rng(seed)
+    birth = epoch_days(["1930-01-01"]) + rng.integers(0, 95 * 366, n)
+    leap_born = rng.random(n) < 0.1
+    years = 1932 + 4 * rng.integers(0, 23, n)  # leap years
+    birth[leap_born] = epoch_days([f"{year}-02-29" for year in years[leap_born]])
+    service = birth + rng.integers(0, 90 * 366, n)
+    near = rng.random(n) < 0.5
+    born = pd.to_datetime(birth, unit="D")
+    band_birthday = [
+        b + pd.DateOffset(years=int(y))
+        for b, y in zip(born[near], rng.choice([18, 35, 50, 65], near.sum()), strict=True)
+    ]
+    service[near] = (
+        pd.DatetimeIndex(band_birthday) - pd.Timestamp("1970-01-01")
+    ).days.to_numpy() + rng.integers(-2, 3, near.sum())
+    return pd.DataFrame(
+        {
+            "birth_date": pd.to_datetime(birth, unit="D").date,
+            "service_date": pd.to_datetime(service, unit="D").date,
+        }
+    )
+
+
+@pytest.mark.integration
+def test_sql_age_macros_agree_with_the_generator(tmp_path: Path) -> None:
+    """The dbt macros age_in_years and age_group, compiled by dbt for DuckDB, against the
+    generator's calendar_age and age_group_index on 20,000 random date pairs."""
+    project = make_project(tmp_path / "dbt", tmp_path / "raw")
+    inline = (
+        "select {{ age_in_years('birth_date', 'service_date') }} as age, "
+        "{{ age_group('birth_date', 'service_date') }} as age_group from pairs"
+    )
+    compiled = project.dbt("compile", "--quiet", "--inline", inline).stdout
+    pairs = random_birth_service_pairs(20_000, seed=11)
+    with duckdb.connect() as con:
+        con.register("pairs", pairs)
+        sql_ages = con.execute(compiled).df()
+    born = epoch_days([d.isoformat() for d in pairs["birth_date"]])
+    on = epoch_days([d.isoformat() for d in pairs["service_date"]])
+    expected_age = calendar_age(born, on)
+    expected_group = np.array(AGE_GROUPS)[age_group_index(born, on)]
+    assert (sql_ages["age"].to_numpy() == expected_age).all()
+    assert (sql_ages["age_group"].to_numpy() == expected_group).all()
+    at_band_birthday = (expected_age != calendar_age(born, on - 1)) & np.isin(
+        expected_age, AGE_BAND_LOWER[1:]
+    )
+    assert at_band_birthday.sum() > 1000  # the pairs do probe the band boundaries

@@ -107,7 +107,12 @@ def month_end(days: np.ndarray) -> np.ndarray:
 
 
 def calendar_age(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Completed years between epoch days ``birth`` and ``day``."""
+    """Calendar age: completed years between epoch days ``birth`` and ``day``.
+
+    The one age rule of the project: the birthday counts from the birthday itself, and a
+    29 February birthday from 1 March in years without one. The dbt macro ``age_in_years``
+    (macros/cross_engine/age_in_years.sql, behind ``age_group``) computes the same.
+    """
     b, d = birth.astype("datetime64[D]"), day.astype("datetime64[D]")
     b_year, d_year = (
         b.astype("datetime64[Y]").astype(np.int64),
@@ -123,5 +128,6 @@ def _month_day_key(days: np.ndarray) -> np.ndarray:
 
 
 def age_group_index(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Index into AGE_GROUPS of the calendar age on ``day`` (as the dbt macro age_group)."""
     lower = np.array([low for low, _ in AGE_GROUP_BOUNDS])
     return np.searchsorted(lower, calendar_age(birth, day), side="right") - 1
