@@ -26,6 +26,8 @@
             {%- endif -%}
         {%- endfor -%}
         {{ return(true) }}
+    {%- elif rule == 'optional_boolean' -%}
+        {{ return(value is none or value is boolean) }}
     {%- elif rule == 'path' -%}
         {{ return(value is string and value != '' and re.search("['\"\\\\;`\\x00-\\x1f]", value) is none) }}
     {%- else -%}

@@ -9,5 +9,6 @@
         'non_negative_integer': "a whole number, 0 or more",
         'identifier_list': "unset, or a list (or a name -> type mapping) of identifiers",
         'path': "a folder path without quotes, backslashes, semicolons or control characters",
+        'optional_boolean': "unset, true or false",
     }[rule]) }}
 {%- endmacro %}

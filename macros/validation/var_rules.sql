@@ -21,5 +21,6 @@
         'feature_lookback_days': 'non_negative_integer',
         'monitored_features': 'identifier_list',
         'protected_attributes': 'identifier_list',
+        'evaluate_ground_truth': 'optional_boolean',
     }) }}
 {%- endmacro %}

@@ -3,7 +3,7 @@ from claims_fraud.ml.training_job import train_from_dbt, wants_ground_truth
 
 def model(dbt, session):
     training = dbt.config.meta_get("training")
-    truth = dbt.source("claims", "fraud_ground_truth") if wants_ground_truth(training) else None
+    truth = dbt.ref("stg_claims__fraud_ground_truth") if wants_ground_truth(training) else None
     return train_from_dbt(
         features=dbt.ref("fct_claim_features"),
         investigations=dbt.ref("stg_claims__siu_investigation"),
