@@ -96,8 +96,11 @@ mlflow-ui: .venv/.synced ## Open the local MLflow UI on http://localhost:5000
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CLAIMS_FRAUD_MLFLOW_DIR)/mlflow.db \
 		--default-artifact-root file://$(CLAIMS_FRAUD_MLFLOW_DIR)/artifacts --port 5000
 
-docs: build ## Generate and serve dbt docs on http://localhost:8080
-	$(RUN) dbt docs generate
+# Docs for every node (fqn:*, and the sources), not the default features selector, so the
+# catalog also holds the ML and monitoring tables the DuckDB file has. Generating compiles
+# the models and reads the catalog: it builds and trains nothing beyond `make build`.
+docs: build ## Generate dbt docs for every node and serve them on http://localhost:8080
+	$(RUN) dbt docs generate --select "fqn:*" "source:*"
 	$(RUN) dbt docs serve --port 8080
 
 lint: .venv/.synced ## ruff, the import-linter layer contract (pyproject.toml) and sqlfluff
