@@ -145,7 +145,7 @@ def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     from claims_fraud.ml.training_job import to_pandas
 
     meta = dict(meta or {})
-    # The vars were checked by dbt (macros/vars.sql) before any node ran; checked again here,
+    # The vars were checked by dbt (macros/validation/) before any node ran; checked again here,
     # where they are used, so a direct call cannot pass what dbt refuses.
     batch_id = params.batch_id(meta.get("batch_id"), "scoring_batch_id")
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})

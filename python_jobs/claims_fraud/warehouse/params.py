@@ -1,7 +1,7 @@
 """Values from outside (CLI arguments, dbt vars reaching the Python models, environment) are
 checked here, at the boundary, before they name a batch, a window or a table.
 
-The rules are the Python twin of macros/vars.sql (the dbt side checks the same vars before any
+The rules are the Python twin of macros/validation/ (the dbt side checks the same vars before any
 node runs); python_jobs/tests/reliability/test_var_injection.py feeds both the same hostile
 values. Each check returns the value it accepts, or raises ``InvalidParameterError`` naming the
 parameter, the value and the rule.
