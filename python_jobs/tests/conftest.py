@@ -67,7 +67,7 @@ def trained_project(built_project: DbtProject) -> DbtProject:
     result = run_bundle_job(built_project, "claims_fraud_training")
     if result.returncode != 0:
         pytest.fail(f"bundle run claims_fraud_training failed:\n{result.stdout}\n{result.stderr}")
-    assert "[promote] success" in result.stdout, result.stdout
+    assert "[2/2 promote] success in " in result.stdout, result.stdout
     built_project.dbt("build", "--selector", "score")
     return built_project
 

@@ -1,6 +1,6 @@
 """The alerts job on a real DuckDB file holding monitoring tables written here, real apprise
-deliveries to a local HTTP endpoint, and the Databricks trigger through the real SDK against
-a local stand-in for the Jobs API."""
+deliveries to a local HTTP endpoint, and the retraining request: a real training command run
+here (--retrain local), or task values for the bundle's condition task (--retrain task-value)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from claims_fraud.monitoring.alerts import (
     MonitoringNotRunError,
     TriggerResult,
     collect_batch_alerts,
-    databricks_retrainer,
+    job_retrainer,
+    local_retrainer,
     redact,
     run_alerts,
     send,
@@ -303,19 +304,57 @@ def test_redact_keeps_no_secret() -> None:
     assert redact("json://127.0.0.1:8080/path?token=abc") == "json://127.0.0.1"
 
 
-def test_databricks_trigger_starts_the_training_job_through_the_jobs_api(server: int) -> None:
-    from databricks.sdk import WorkspaceClient
+def test_local_retraining_runs_the_command_and_records_its_exit(tmp_path: Path) -> None:
+    """--retrain local runs the command the CLI gives it (`claims-fraud bundle run
+    claims_fraud_training`); a real process here, with the environment it is handed."""
+    import sys
 
-    _Recorder.reply = {"run_id": 4242}
-    client = WorkspaceClient(host=f"http://127.0.0.1:{server}", token="dapi-test", auth_type="pat")  # noqa: S106
+    script = "import os, sys; print('trained', os.environ['STATE']); sys.exit(int(sys.argv[1]))"
     batch = BatchAlerts("b2", "3", SCORED, (), ("total_charge_amount",))
-    result = databricks_retrainer("17", client)(batch)
-    assert result.succeeded
-    assert result.details == {"job_id": 17, "run_id": 4242}
-    posted = [r for r in _Recorder.requests if r["path"] == "/api/2.2/jobs/run-now"]
-    assert len(posted) == 1
-    assert posted[0]["body"] == {
-        "job_id": 17,
-        "job_parameters": {"trigger": "drift", "batch_id": "b2"},
-    }
-    assert posted[0]["authorization"] == "Bearer dapi-test"
+    ok = local_retrainer([sys.executable, "-c", script, "0"], tmp_path, {"STATE": "s1"})(batch)
+    assert ok.succeeded
+    assert ok.kind == "local"
+    assert ok.message.endswith("exited 0")
+    assert "trained s1" in ok.details["tail"]
+    failed = local_retrainer([sys.executable, "-c", script, "3"], tmp_path, {"STATE": "s1"})(batch)
+    assert not failed.succeeded
+    assert failed.details["returncode"] == 3
+
+
+def test_in_a_job_the_retraining_request_is_recorded_for_the_condition_task(
+    warehouse: DuckDBWarehouse,
+) -> None:
+    run = run_alerts(warehouse, urls=(), retrainer=job_retrainer("claims_fraud_training"))
+    assert run.trigger is not None
+    assert (run.trigger.kind, run.trigger.succeeded) == ("bundle", True)
+    assert "claims_fraud_training" in run.trigger.message
+    assert "batch_id=b2" in run.trigger.message
+    recorded = warehouse.read("mon_alerts")
+    trigger = recorded[recorded["alert_type"] == "retrain_trigger"].iloc[0]
+    assert (trigger["severity"], trigger["subject"]) == ("info", "bundle")
+    assert json.loads(trigger["details"])["drifted"] == ["total_charge_amount"]
+
+
+@pytest.mark.parametrize(("batch", "retrain"), [("b2", True), ("b1", False)])
+def test_cli_task_value_mode_hands_the_verdict_to_the_condition_task(
+    warehouse: DuckDBWarehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    batch: str,
+    retrain: bool,
+) -> None:
+    """`alerts --retrain task-value` writes retrain and batch_id where the bundle runner reads
+    them ($CLAIMS_FRAUD_TASK_VALUES_FILE), false as well as true: the condition needs both."""
+    from claims_fraud.cli.main import main
+    from claims_fraud.deploy.task_values import FILE_ENV, read_task_values
+
+    values = tmp_path / "values" / "alerts.json"
+    monkeypatch.setenv(FILE_ENV, str(values))
+    monkeypatch.delenv("CLAIMS_FRAUD_ALERT_URLS", raising=False)
+    args = ["alerts", "--duckdb", str(warehouse.path), "--retrain", "task-value"]
+    code = main([*args, "--batch-id", batch])
+    assert code == (alerts.EXIT_ALERT if retrain else alerts.EXIT_OK)
+    assert read_task_values(values) == {"retrain": retrain, "batch_id": batch}
+    out = capsys.readouterr().out
+    assert f"task values retrain={json.dumps(retrain)}" in out

@@ -1,5 +1,6 @@
 """The Databricks Asset Bundle, offline: every target validates, broken copies do not, and the
-local runner walks the job graph in order with local arguments (no dbt is run here)."""
+local runner walks the job graph in order with local arguments, condition tasks and run_job
+tasks (no dbt is run here: a stand-in runner records the commands)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,20 @@ import yaml
 
 from claims_fraud.cli.main import cli_spec, main
 from claims_fraud.deploy import bundle
+from claims_fraud.deploy.task_values import write_task_values
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ("dev", "staging", "prod")
 PIPELINE = "resources/claims_fraud_pipeline.job.yml"
+PIPELINE_ORDER = [
+    "dbt_features",
+    "dbt_score",
+    "dbt_monitor",
+    "alerts",
+    "report",
+    "retrain_needed",
+    "retrain",
+]
 
 
 def _edit(project: Path, relative: str, change) -> None:
@@ -32,7 +43,7 @@ def _pipeline_task(data: dict, key: str) -> dict:
 def test_every_target_validates(target: str, schema: Path) -> None:
     report = bundle.validate_target(ROOT, target, schema, cli=cli_spec())
     assert report.problems == []
-    assert report.jobs == {"claims_fraud_pipeline": 5, "claims_fraud_training": 2}
+    assert report.jobs == {"claims_fraud_pipeline": 7, "claims_fraud_training": 2}
 
 
 def test_whole_document_with_targets_matches_the_schema(schema: Path) -> None:
@@ -83,12 +94,121 @@ def test_targets_get_their_own_catalog_and_prod_alone_is_unpaused() -> None:
         assert job["name"] == f"claims-fraud-pipeline-{target}"
 
 
-def test_alerts_gets_the_training_job_reference() -> None:
-    job = bundle.jobs(bundle.load_bundle(ROOT, "prod"))["claims_fraud_pipeline"]
-    params = _pipeline_task({"resources": {"jobs": {"claims_fraud_pipeline": job}}}, "alerts")[
-        "python_wheel_task"
-    ]["parameters"]
-    assert params[-2:] == ["--training-job-id", "${resources.jobs.claims_fraud_training.id}"]
+def test_drift_retrains_through_the_jobs_own_condition_and_run_job_task() -> None:
+    """No SDK call from code: alerts sets a task value, a condition task reads it, and its true
+    branch runs the training job (as databricks/mlops-stacks does)."""
+    all_jobs = bundle.jobs(bundle.load_bundle(ROOT, "prod"))
+    pipeline = {"resources": {"jobs": all_jobs}}
+    alerts = _pipeline_task(pipeline, "alerts")
+    assert alerts["python_wheel_task"]["parameters"] == ["alerts", "--retrain", "task-value"]
+    condition = _pipeline_task(pipeline, "retrain_needed")
+    assert condition["condition_task"] == {
+        "op": "EQUAL_TO",
+        "left": "{{tasks.alerts.values.retrain}}",
+        "right": "true",
+    }
+    assert condition["run_if"] == "ALL_DONE"  # alerts exits 1 on the very drift it reports
+    retrain = _pipeline_task(pipeline, "retrain")
+    assert retrain["depends_on"] == [{"task_key": "retrain_needed", "outcome": "true"}]
+    run = retrain["run_job_task"]
+    assert run["job_id"] == "${resources.jobs.claims_fraud_training.id}"
+    declared = {p["name"] for p in all_jobs["claims_fraud_training"]["parameters"]}
+    assert set(run["job_parameters"]) == declared == {"trigger", "batch_id"}
+
+
+def test_the_cluster_spec_is_written_once_for_both_jobs() -> None:
+    raw = bundle.load_bundle(ROOT, "prod", resolve=False)
+    for job in bundle.jobs(raw).values():
+        assert job["job_clusters"] == [
+            {"job_cluster_key": "claims_fraud_cluster", "new_cluster": "${var.job_cluster}"}
+        ]
+    resolved = bundle.jobs(bundle.load_bundle(ROOT, "prod"))
+    pipeline, training = (resolved[k]["job_clusters"][0]["new_cluster"] for k in sorted(resolved))
+    assert pipeline == training
+    assert pipeline["spark_env_vars"]["CLAIMS_FRAUD_CATALOG"] == "claims_fraud_prod"
+    assert pipeline["spark_version"] == "15.4.x-scala2.12"
+
+
+def test_databricks_yml_points_at_the_vendored_schema() -> None:
+    first = (ROOT / "databricks.yml").read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    assert (ROOT / first.split("$schema=", 1)[1]).is_file()
+
+
+def _edit_task(project: Path, key: str, change) -> None:
+    _edit(project, PIPELINE, lambda data: change(_pipeline_task(data, key)))
+
+
+@pytest.mark.parametrize(
+    ("task", "change", "expected"),
+    [
+        (
+            "retrain_needed",
+            lambda t: t["condition_task"].update(left="{{tasks.alerts.values.retrian}}"),
+            "task alerts sets no task value 'retrian' (it sets: batch_id, retrain)",
+        ),
+        (
+            "retrain_needed",
+            lambda t: t["condition_task"].update(left="{{tasks.report.values.retrain}}"),
+            "{{tasks.report.values.retrain}} reads task report, which is not upstream",
+        ),
+        (
+            "retrain_needed",
+            lambda t: t["condition_task"].update(left="{{job.trigger.type}}"),
+            "{{job.trigger.type}}: only task values and job parameters are used here",
+        ),
+        (
+            "alerts",
+            lambda t: t["python_wheel_task"].update(parameters=["alerts", "--retrain", "off"]),
+            "task alerts sets no task value 'retrain' (it sets: none)",
+        ),
+        (
+            "retrain",
+            lambda t: t["run_job_task"].update(job_id="${resources.jobs.claims_fraud_trainig.id}"),
+            "job_id '${resources.jobs.claims_fraud_trainig.id}' is not ${resources.jobs.<key>.id}",
+        ),
+        (
+            "retrain",
+            lambda t: t["run_job_task"]["job_parameters"].update(reason="drift"),
+            "job claims_fraud_training has no parameter 'reason' (has: batch_id, trigger)",
+        ),
+        (
+            "retrain",
+            lambda t: t.update(depends_on=[{"task_key": "alerts", "outcome": "true"}]),
+            "depends_on alerts with outcome, but alerts is no condition",
+        ),
+        (
+            "retrain",
+            lambda t: t.update(depends_on=[{"task_key": "retrain_needed", "outcome": "yes"}]),
+            "outcome 'yes' of retrain_needed is neither 'true' nor 'false'",
+        ),
+    ],
+    ids=[
+        "unknown-task-value",
+        "not-upstream",
+        "unsupported-reference",
+        "value-not-set",
+        "unknown-job",
+        "undeclared-parameter",
+        "outcome-of-no-condition",
+        "bad-outcome",
+    ],
+)
+def test_broken_control_flow_is_rejected(
+    project: Path, schema: Path, task: str, change, expected: str
+) -> None:
+    _edit_task(project, task, change)
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
+    assert any(expected in p for p in problems), problems
+
+
+def test_an_unknown_condition_op_is_rejected_by_schema_and_job_parser(
+    project: Path, schema: Path
+) -> None:
+    _edit_task(project, "retrain_needed", lambda t: t["condition_task"].update(op="EQUALS"))
+    problems = bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems
+    assert any("schema" in p and "EQUALS" in p for p in problems), problems
+    assert any("databricks-bundles" in p and "EQUALS" in p for p in problems), problems
 
 
 def test_misspelled_key_is_rejected_by_schema_and_job_parser(project: Path, schema: Path) -> None:
@@ -196,13 +316,7 @@ def test_ecma_patterns_translate_for_python_re() -> None:
 
 def test_task_order_follows_dependencies() -> None:
     job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_pipeline"]
-    assert bundle.task_order(job) == [
-        "dbt_features",
-        "dbt_score",
-        "dbt_monitor",
-        "alerts",
-        "report",
-    ]
+    assert bundle.task_order(job) == PIPELINE_ORDER
 
 
 def test_dry_run_prints_local_commands_in_order(capsys: pytest.CaptureFixture[str]) -> None:
@@ -217,17 +331,22 @@ def test_dry_run_prints_local_commands_in_order(capsys: pytest.CaptureFixture[st
             "--project-dir",
             str(ROOT),
             "--duckdb",
-            "/tmp/claims.duckdb",  # noqa: S108 (never opened: dry run)
+            "/tmp/state/claims.duckdb",  # noqa: S108 (never opened: dry run)
         ]
     )
     assert code == 0
     assert capsys.readouterr().out.splitlines() == [
-        "[dbt_features] dbt build --selector features --target local",
-        "[dbt_score] dbt build --selector score --target local",
-        "[dbt_monitor] dbt build --selector monitor --target local",
-        "[alerts] claims-fraud alerts --duckdb /tmp/claims.duckdb",
-        "[report] claims-fraud report --duckdb /tmp/claims.duckdb "
-        "--out .local/monitoring_report.html",
+        "[1/7 dbt_features] dbt build --selector features --target local",
+        "[2/7 dbt_score] dbt build --selector score --target local",
+        "[3/7 dbt_monitor] dbt build --selector monitor --target local",
+        "[4/7 alerts] claims-fraud alerts --duckdb /tmp/state/claims.duckdb --retrain task-value",
+        "[5/7 report] claims-fraud report --duckdb /tmp/state/claims.duckdb "
+        "--out /tmp/state/monitoring_report.html",
+        "[6/7 retrain_needed] condition {{tasks.alerts.values.retrain}} EQUAL_TO true",
+        "[7/7 retrain] run job claims_fraud_training "
+        "(trigger=drift, batch_id={{tasks.alerts.values.batch_id}})",
+        "    [1/2 dbt_train] dbt build --selector train --target local",
+        "    [2/2 promote] claims-fraud promote --duckdb /tmp/state/claims.duckdb",
     ]
 
 
@@ -239,9 +358,21 @@ def test_dry_run_without_dbt_profiles_dir_passes_the_task_profiles_directory(
     args = ["bundle", "run", "claims_fraud_training", "--dry-run", "--project-dir", str(ROOT)]
     assert main(args) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "[dbt_train] dbt build --selector train --target local --profiles-dir profiles",
-        "[promote] claims-fraud promote",
+        "[1/2 dbt_train] dbt build --selector train --target local --profiles-dir profiles",
+        "[2/2 promote] claims-fraud promote",
     ]
+
+
+def test_only_runs_the_named_tasks_and_numbers_them(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["bundle", "run", "claims_fraud_pipeline", "--dry-run", "--project-dir", str(ROOT)]
+    assert main([*args, "--only", "dbt_score"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "claims_fraud_pipeline: not run (--skip/--only), counted as done: dbt_features, "
+        "dbt_monitor, alerts, report, retrain_needed, retrain",
+        "[1/1 dbt_score] dbt build --selector score --target local",
+    ]
+    assert main([*args, "--only", "dbt_scor"]) == 2
+    assert "job claims_fraud_pipeline has no such task" in capsys.readouterr().err
 
 
 def test_run_of_an_unknown_job_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,49 +387,116 @@ def _makefile_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLAIMS_FRAUD_DUCKDB_PATH", raising=False)
 
 
-def _run_with(job: dict, failing: set[str]) -> tuple[int, list[str], list[str]]:
+def _run_with(
+    key: str,
+    failing: set[str],
+    tmp_path: Path,
+    values: dict | None = None,
+) -> tuple[int, list[str], list[str], list[bundle.TaskResult]]:
+    """Run job ``key`` with a stand-in runner: a command fails when it names one of ``failing``;
+    the alerts task sets ``values`` as the real CLI would (its task values file)."""
+    settings = bundle.LocalSettings(local_dir=tmp_path)
+    all_jobs = bundle.jobs(bundle.load_bundle(ROOT, "dev"))
     ran: list[str] = []
     lines: list[str] = []
+    results: list[bundle.TaskResult] = []
 
     def runner(argv: list[str]) -> int:
         ran.append(" ".join(argv[:4]))
+        if argv[1:2] == ["alerts"] and values is not None:
+            path = settings.task_values_path("claims_fraud_pipeline", "alerts")
+            write_task_values(path, values)
         return 1 if any(name in argv for name in failing) else 0
 
-    code = bundle.run_job(job, bundle.LocalSettings(), runner=runner, echo=lines.append)
-    return code, ran, lines
+    code = bundle.run_job(
+        all_jobs[key],
+        settings,
+        runner=runner,
+        echo=lines.append,
+        key=key,
+        bundle_jobs=all_jobs,
+        results=results,
+    )
+    return code, ran, lines, results
 
 
-def test_monitoring_failure_still_runs_alerts_and_report_then_fails() -> None:
-    job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_pipeline"]
-    code, ran, _ = _run_with(job, failing={"monitor"})
+PIPELINE_COMMANDS = [
+    "dbt build --selector features",
+    "dbt build --selector score",
+    "dbt build --selector monitor",
+    "claims-fraud alerts --retrain task-value",
+    "claims-fraud report --out " + "{out}",
+]
+
+
+def test_monitoring_failure_still_runs_alerts_and_report_then_fails(tmp_path: Path) -> None:
+    values = {"retrain": False, "batch_id": "b1"}
+    code, ran, lines, _ = _run_with("claims_fraud_pipeline", {"monitor"}, tmp_path, values)
     assert code == 1
-    assert ran == [
-        "dbt build --selector features",
-        "dbt build --selector score",
-        "dbt build --selector monitor",
-        "claims-fraud alerts",
-        "claims-fraud report --out .local/monitoring_report.html",
-    ]
+    assert ran == [c.format(out=tmp_path / "monitoring_report.html") for c in PIPELINE_COMMANDS]
+    assert lines[0] == "claims_fraud_pipeline: 7 task(s)"
+    assert lines[-1].startswith("claims_fraud_pipeline: finished in ")
+    assert lines[-1].endswith(" s; tasks not successful: dbt_monitor")
 
 
-def test_failure_skips_all_success_dependents() -> None:
-    job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_pipeline"]
-    code, ran, lines = _run_with(job, failing={"features"})
+def test_failure_skips_all_success_dependents(tmp_path: Path) -> None:
+    code, ran, lines, _ = _run_with("claims_fraud_pipeline", {"features"}, tmp_path)
     assert code == 1
     # score and monitor wait for success; alerts and report (ALL_DONE) still run.
     assert ran == [
         "dbt build --selector features",
-        "claims-fraud alerts",
-        "claims-fraud report --out .local/monitoring_report.html",
+        "claims-fraud alerts --retrain task-value",
+        f"claims-fraud report --out {tmp_path / 'monitoring_report.html'}",
     ]
-    assert "[dbt_score] skipped (run_if ALL_SUCCESS; dependencies: failed)" in lines
+    assert "[2/7 dbt_score] skipped: run_if ALL_SUCCESS; dependencies: failed" in lines
+    # alerts set no value (its stand-in wrote none): the condition fails and says why
+    assert any(
+        line.startswith("[6/7 retrain_needed] condition")
+        and "task alerts set no value 'retrain' in this run" in line
+        for line in lines
+    ), lines
 
 
-def test_successful_run_exits_zero() -> None:
-    job = bundle.jobs(bundle.load_bundle(ROOT, "dev"))["claims_fraud_training"]
-    code, ran, _ = _run_with(job, failing=set())
+def test_drift_runs_the_training_job_through_the_condition(tmp_path: Path) -> None:
+    values = {"retrain": True, "batch_id": "b7"}
+    code, ran, lines, results = _run_with("claims_fraud_pipeline", set(), tmp_path, values)
+    assert code == 0
+    assert ran[-2:] == ["dbt build --selector train", "claims-fraud promote"]
+    assert "[7/7 retrain] run job claims_fraud_training (trigger=drift, batch_id=b7)" in lines
+    assert any(
+        line.startswith("[6/7 retrain_needed] condition") and "-> true" in line for line in lines
+    )
+    states = {(r.job, r.task_key): r.state for r in results}
+    assert states[("claims_fraud_training", "promote")] == "success"
+    assert states[("claims_fraud_pipeline", "retrain")] == "success"
+    assert all(r.seconds >= 0 for r in results)
+
+
+def test_no_drift_excludes_the_retrain_branch_and_succeeds(tmp_path: Path) -> None:
+    values = {"retrain": False, "batch_id": "b7"}
+    code, ran, lines, results = _run_with("claims_fraud_pipeline", set(), tmp_path, values)
+    assert code == 0
+    assert "dbt build --selector train" not in ran
+    assert "[7/7 retrain] excluded: retrain_needed is false, this branch needs true" in lines
+    assert {r.task_key: r.state for r in results}["retrain"] == "excluded"
+    assert lines[-1].endswith(", every task successful (1 excluded)")
+
+
+def test_a_stale_task_value_from_an_earlier_run_is_not_read(tmp_path: Path) -> None:
+    settings = bundle.LocalSettings(local_dir=tmp_path)
+    stale = settings.task_values_path("claims_fraud_pipeline", "alerts")
+    write_task_values(stale, {"retrain": True, "batch_id": "old"})
+    code, ran, _, _ = _run_with("claims_fraud_pipeline", set(), tmp_path, values=None)
+    assert code == 1  # the condition has no value of this run to read
+    assert "dbt build --selector train" not in ran
+
+
+def test_successful_run_exits_zero(tmp_path: Path) -> None:
+    code, ran, lines, results = _run_with("claims_fraud_training", set(), tmp_path)
     assert code == 0
     assert ran == ["dbt build --selector train", "claims-fraud promote"]
+    assert [r.task_key for r in results] == ["dbt_train", "promote"]
+    assert any(line.startswith("[2/2 promote] success in ") for line in lines), lines
 
 
 def test_local_argument_translation() -> None:
@@ -311,9 +509,13 @@ def test_local_argument_translation() -> None:
         "--target",
         "local",
     ]
-    assert bundle.local_cli_args(
-        ["alerts", "--retrain", "databricks", "--training-job-id", "123"], settings
-    ) == ["alerts", "--duckdb", "w.duckdb"]
+    assert bundle.local_cli_args(["alerts", "--retrain", "task-value"], settings) == [
+        "alerts",
+        "--duckdb",
+        "w.duckdb",
+        "--retrain",
+        "task-value",
+    ]
     assert bundle.local_cli_args(["report", "--out", "/Volumes/c/s/v/r.html"], settings) == [
         "report",
         "--duckdb",
@@ -428,3 +630,80 @@ def test_python_models_on_databricks_install_this_wheel(tmp_path: Path) -> None:
         assert config["submission_method"] == "job_cluster", node["name"]
         assert config["additional_libs"] == [{"whl": wheel}], node["name"]
         assert config["job_cluster_config"]["spark_version"].startswith("15.4."), node["name"]
+
+
+# --- what the runner shows and keeps ------------------------------------------------------------
+
+DBT_LINES = [
+    "\x1b[0m17:07:21  Running with dbt=1.11.16",
+    "\x1b[0m17:07:22  7 of 119 PASS source_not_null_x ........ [\x1b[32mPASS\x1b[0m in 0.12s]",
+    "\x1b[0m17:07:22  8 of 119 WARN 24 source_not_null_claims_claim_id ..... "
+    "[\x1b[33mWARN 24\x1b[0m in 0.13s]",
+    "\x1b[0m17:10:50  12 of 22 ERROR creating python incremental model main_ml.fraud_scores  "
+    "[ERROR in 3.2s]",
+    "\x1b[0m17:10:51  Completed with 1 error, 1 warning:",
+    "\x1b[0m17:10:51  ",
+    "\x1b[0m17:10:51    Runtime Error in model fraud_scores (models/ml/fraud_scores.py)",
+    "\x1b[0m17:10:51    BrokenModelError: @champion v2 is broken: run make run TRAIN=1",
+    "\x1b[0m17:10:51    compiled code at target/compiled/x.sql",
+    "\x1b[0m17:10:51  Done. PASS=60 WARN=1 ERROR=1 SKIP=0 NO-OP=2 TOTAL=64",
+]
+
+
+def test_the_dbt_digest_keeps_warnings_errors_and_the_totals() -> None:
+    from claims_fraud.deploy.run_output import DbtDigest
+
+    digest = DbtDigest()
+    shown = [line for line in map(digest, DBT_LINES) if line is not None]
+    assert shown == [
+        "WARN 24 source_not_null_claims_claim_id",
+        "ERROR creating python incremental model main_ml.fraud_scores",
+        "Completed with 1 error, 1 warning:",
+        "  Runtime Error in model fraud_scores (models/ml/fraud_scores.py)",
+        "  BrokenModelError: @champion v2 is broken: run make run TRAIN=1",
+        "Done. PASS=60 WARN=1 ERROR=1 SKIP=0 NO-OP=2 TOTAL=64",
+    ]
+
+
+def test_a_task_output_goes_to_its_log_and_stdout_to_the_digest(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from claims_fraud.deploy.run_output import stream
+
+    script = "import sys; print('one'); print('warning: noise', file=sys.stderr); print('two')"
+    lines: list[str] = []
+    log = tmp_path / "logs" / "job" / "task.log"
+    code, tail = stream(
+        [sys.executable, "-c", script + "; sys.exit(4)"],
+        cwd=tmp_path,
+        env=dict(os.environ),
+        log_path=log,
+        on_line=lines.append,
+    )
+    assert (code, lines, tail) == (4, ["one", "two"], ["warning: noise"])
+    text = log.read_text()
+    assert "one" in text
+    assert "warning: noise" in text
+
+
+def test_timings_are_appended_per_run_and_read_back(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    path = tmp_path / "logs" / "timings.json"
+    first = [bundle.TaskResult("claims_fraud_training", "dbt_train", "success", 41.2, "a.log")]
+    bundle.record_run(path, "claims_fraud_training", datetime(2026, 1, 1, tzinfo=UTC), first)
+    second = [bundle.TaskResult("claims_fraud_pipeline", "dbt_score", "failed", 3.5)]
+    bundle.record_run(path, "claims_fraud_pipeline", datetime(2026, 1, 1, tzinfo=UTC), second)
+    runs = bundle.read_runs(path)
+    assert [run["job"] for run in runs] == ["claims_fraud_training", "claims_fraud_pipeline"]
+    assert runs[1]["tasks"] == [
+        {
+            "job": "claims_fraud_pipeline",
+            "task_key": "dbt_score",
+            "state": "failed",
+            "seconds": 3.5,
+            "log": None,
+        }
+    ]
+    assert bundle.read_runs(tmp_path / "absent.json") == []

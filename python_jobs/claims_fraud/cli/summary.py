@@ -1,9 +1,13 @@
-"""The short summary `make run` prints after `dbt build`: rows per table, quarantine by reason."""
+"""`claims-fraud summary`: what `make run` prints at the end: rows per table, quarantine by
+reason, the task timings of the local bundle runs, the champion's validation metrics, and where
+to look next (report, MLflow UI, dbt docs, task logs)."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from mlflow.exceptions import MlflowException
@@ -147,7 +151,6 @@ def format_summary(summary: RunSummary) -> str:
         '  query it:  uv run python -c "import duckdb; '
         f"print(duckdb.connect('{summary.duckdb_path}', read_only=True)"
         f".sql('from {quarantine_schema}.claims_quarantine limit 5'))\"",
-        "dbt docs:    make docs   (dbt docs generate && dbt docs serve --port 8080)",
         "",
     ]
     return "\n".join(lines)
@@ -225,7 +228,100 @@ def format_scoring_summary(summary: ScoringSummary | None) -> str:
     lines += [
         f"Batch {summary.batch_id}: {summary.scored_claims:,} claims scored, "
         f"{summary.flagged_claims:,} flagged for SIU review ({share:.1%})",
-        "MLflow UI: make mlflow-ui   (http://localhost:5000)",
-        "",
     ]
     return "\n".join(lines)
+
+
+def format_timings(runs: list[dict[str, Any]], path: Path) -> str:
+    """The task timings of the recorded local bundle runs: task, seconds, state; tasks that a
+    run left out (--skip/--only) are not listed."""
+    if not runs:
+        return f"\nNo task timings yet ({path}): `claims-fraud bundle run JOB` records them.\n"
+    lines = ["", f"Task timings ({path})", f"  {'task':<36} {'seconds':>8}  status"]
+    total = 0.0
+    for run in runs:
+        job = None
+        for task in run.get("tasks") or []:
+            if task["state"] == "not run":
+                continue
+            if task["job"] != job:
+                job = task["job"]
+                started = run["started_at"] if job == run["job"] else f"started by {run['job']}"
+                lines.append(f"  {job} ({started})")
+            seconds = float(task["seconds"])
+            total += seconds
+            lines.append(f"    {task['task_key']:<34} {seconds:>8.1f}  {task['state']}")
+    lines.append(f"  {'total':<36} {total:>8.1f}")
+    return "\n".join(lines)
+
+
+def format_next_steps(report: Path, logs: Path) -> str:
+    """Where to look next: the report, the MLflow UI, dbt docs, the task logs."""
+    found = str(report.resolve()) if report.is_file() else f"{report} (not written yet)"
+    return "\n".join(
+        [
+            "",
+            f"Report:     {found}",
+            "MLflow UI:  make mlflow-ui   (http://localhost:5000)",
+            "dbt docs:   make docs        (http://localhost:8080)",
+            f"Task logs:  {logs}/<job>/<task>.log   (library warnings: {logs}/warnings.log)",
+            "",
+        ]
+    )
+
+
+EXAMPLE = "example:\n  claims-fraud summary --duckdb .local/claims_fraud.duckdb"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duckdb",
+        type=Path,
+        default=Path(".local/claims_fraud.duckdb"),
+        help="the DuckDB file dbt built (local target)",
+    )
+    parser.add_argument(
+        "--mlflow-dir",
+        type=Path,
+        default=None,
+        help="local MLflow store (if not given: $CLAIMS_FRAUD_MLFLOW_DIR, else .local/mlflow)",
+    )
+    parser.add_argument(
+        "--timings",
+        type=Path,
+        default=None,
+        help="timings file of `claims-fraud bundle run` (if not given: logs/timings.json "
+        "beside the DuckDB file)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="the monitoring report (if not given: monitoring_report.html beside the DuckDB file)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from claims_fraud.deploy.run_output import read_runs
+
+    try:
+        summary = collect_summary(args.duckdb)
+    except (FileNotFoundError, LookupError) as exc:
+        print(f"claims-fraud summary: error: {exc}", file=sys.stderr)
+        return 2
+    local_dir = args.duckdb.parent
+    timings = args.timings or local_dir / "logs" / "timings.json"
+    try:
+        runs = read_runs(timings)
+    except ValueError as exc:
+        print(f"claims-fraud summary: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(summary))
+    print(format_timings(runs, timings))
+    print(format_scoring_summary(collect_scoring_summary(args.duckdb, args.mlflow_dir)))
+    print(
+        format_next_steps(args.report or local_dir / "monitoring_report.html", local_dir / "logs")
+    )
+    return 0

@@ -13,9 +13,11 @@ job only reads them for one batch (the most recently scored one unless told othe
    (redacted) and how to fix it. Each channel is shown and recorded by a label without
    secrets (scheme, host, port, path; credentials, tokens and query values as ``***``) that
    tells two channels on one host apart;
-3. triggers retraining when the score PSI or a feature PSI is at ``error``: locally by running
-   the dbt ``train`` selector (then the promotion gate), on Databricks through the Jobs API
-   (databricks-sdk, the training job's id from config);
+3. asks for retraining when the score PSI or a feature PSI is at ``error``: in the bundle's
+   pipeline job (on Databricks and in the local runner) the CLI sets the task value
+   ``retrain`` and the job's own condition task starts the training job (a ``run_job_task``);
+   run on its own, ``claims-fraud alerts`` runs that training job here (``claims-fraud bundle
+   run claims_fraud_training``: dbt's train selector, then the promotion gate);
 4. appends every alert, the batch summary and the trigger to ``mon_alerts``, with the
    channels and whether delivery worked, so nothing is lost when a channel is down;
 5. exits non-zero when anything is at error or fail, or when a channel did not get the
@@ -44,9 +46,8 @@ import math
 import os
 import re
 import subprocess
-import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -457,7 +458,7 @@ def send(urls: Sequence[str], title: str, body: str) -> list[Delivery]:
 
 @dataclass(frozen=True)
 class TriggerResult:
-    kind: str  # local or databricks
+    kind: str  # local (ran here) or bundle (the job's condition task starts it)
     succeeded: bool
     message: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -466,45 +467,45 @@ class TriggerResult:
 Retrainer = Callable[[BatchAlerts], TriggerResult]
 
 
-def local_retrainer(project_dir: Path, after: Callable[[], str] | None = None) -> Retrainer:
-    """Retrain by running the dbt ``train`` selector against the local target, then ``after``
-    (the promotion gate), whose description ends up in the message."""
+def local_retrainer(
+    command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
+) -> Retrainer:
+    """Retrain by running ``command`` (the CLI passes ``claims-fraud bundle run
+    claims_fraud_training``: the bundle's training job, promotion gate included) in ``cwd``;
+    its exit code and output tail are recorded."""
 
     def retrain(batch: BatchAlerts) -> TriggerResult:
-        command = [str(Path(sys.executable).with_name("dbt")), "build", "--selector", "train"]
-        result = subprocess.run(  # noqa: S603 - our own dbt with fixed arguments
-            command, cwd=project_dir, capture_output=True, text=True, check=False
+        result = subprocess.run(  # noqa: S603 - our own console script with fixed arguments
+            list(command),
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        succeeded = result.returncode == 0
-        message = f"`dbt build --selector train` exited {result.returncode}"
-        if succeeded and after is not None:
-            message += f"; promotion: {after()}"
+        shown = " ".join([Path(command[0]).name, *command[1:4]])
         tail = (result.stdout + result.stderr)[-2000:]
         return TriggerResult(
-            "local", succeeded, message, {"returncode": result.returncode, "tail": tail}
+            "local",
+            result.returncode == 0,
+            f"`{shown}` exited {result.returncode}",
+            {"returncode": result.returncode, "tail": tail},
         )
 
     return retrain
 
 
-def databricks_retrainer(job_id: str | int, client: Any = None) -> Retrainer:
-    """Retrain by starting the training job through the Jobs API (databricks-sdk; the
-    workspace and credentials come from the usual DATABRICKS_* settings)."""
+def job_retrainer(training_job: str) -> Retrainer:
+    """Retraining left to the job that runs this one: the CLI hands the verdict on as a task
+    value, and the bundle's condition task starts ``training_job`` (a run_job_task)."""
 
     def retrain(batch: BatchAlerts) -> TriggerResult:
-        from databricks.sdk import WorkspaceClient
-
-        workspace = client or WorkspaceClient()
-        waiter = workspace.jobs.run_now(
-            job_id=int(job_id),
-            job_parameters={"trigger": "drift", "batch_id": batch.batch_id},
-        )
-        run_id = waiter.run_id
         return TriggerResult(
-            "databricks",
+            "bundle",
             True,
-            f"started run {run_id} of training job {job_id}",
-            {"job_id": int(job_id), "run_id": run_id},
+            f"requested: the pipeline's condition task starts job {training_job} "
+            f"(trigger=drift, batch_id={batch.batch_id})",
+            {"job": training_job},
         )
 
     return retrain

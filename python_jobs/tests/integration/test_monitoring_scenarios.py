@@ -241,7 +241,7 @@ def test_drifted_batch_errors_on_drifted_features_alerts_and_retrains(
     assert trigger[0][1] == "info", result.stdout
     # the train selector really ran: a new training run was recorded
     assert project.scalar("select count(*) from main_ml.ml_training_runs") >= 1
-    assert "`dbt build --selector train` exited 0" in result.stdout
+    assert "`claims-fraud bundle run claims_fraud_training` exited 0" in result.stdout
     # The drift error that asked for the retrain does not block it: the gate skips the tests
     # of the scoring and monitoring models (they judge the champion being replaced).
     recorded = project.query(

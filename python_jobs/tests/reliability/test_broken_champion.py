@@ -119,7 +119,7 @@ def test_the_retrain_make_run_starts_replaces_a_broken_champion(
     result = run_bundle_job(project, "claims_fraud_training")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[promote] success" in result.stdout
+    assert "[2/2 promote] success in " in result.stdout
     client = MlflowSettings.local(project.mlflow_dir).activate()
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) != broken_version
     exit_code, message = _has_champion(project, capsys)

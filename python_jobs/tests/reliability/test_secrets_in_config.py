@@ -22,6 +22,8 @@ from claims_fraud.monitoring.secret_urls import plain_credentials
 ROOT = Path(__file__).resolve().parents[3]
 TARGETS = ("dev", "staging", "prod")
 PIPELINE = "resources/claims_fraud_pipeline.job.yml"
+# The job cluster of both jobs is the complex variable job_cluster of databricks.yml.
+CLUSTER = "databricks.yml"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ENV = "resources/jobs/claims_fraud_pipeline/job_clusters/0/new_cluster/spark_env_vars"
 # Built at run time so that no secret-looking literal sits in this file (secret scan).
@@ -42,7 +44,7 @@ def _pipeline(data: dict) -> dict:
 
 
 def _env(data: dict) -> dict:
-    return _pipeline(data)["job_clusters"][0]["new_cluster"]["spark_env_vars"]
+    return data["variables"]["job_cluster"]["default"]["spark_env_vars"]
 
 
 def _secret_problems(problems: list[str]) -> list[str]:
@@ -110,31 +112,31 @@ def _databricks_token(data: dict) -> None:
     ("changes", "where", "what", "label"),
     [
         (
-            [(PIPELINE, _plain_password)],
+            [(CLUSTER, _plain_password)],
             f"{ENV}/CLAIMS_FRAUD_ALERT_URLS",
             "a password in the URL (user:password@)",
             "json://***@alerts.example.com/hook",
         ),
         (
-            [("databricks.yml", _variable_with_a_slack_hook), (PIPELINE, _env_from_that_variable)],
+            [("databricks.yml", _variable_with_a_slack_hook), (CLUSTER, _env_from_that_variable)],
             "variables/alert_destinations/default",
             "a Slack webhook token",
             "https://hooks.slack.com/services/***/***/***",
         ),
         (
-            [("databricks.yml", _variable_with_a_slack_hook), (PIPELINE, _env_from_that_variable)],
+            [("databricks.yml", _variable_with_a_slack_hook), (CLUSTER, _env_from_that_variable)],
             f"{ENV}/CLAIMS_FRAUD_ALERT_URLS",
             "a Slack webhook token",
             "https://hooks.slack.com/services/***/***/***",
         ),
         (
             [(PIPELINE, _token_in_a_wheel_parameter)],
-            "resources/jobs/claims_fraud_pipeline/tasks/3/python_wheel_task/parameters/6",
+            "resources/jobs/claims_fraud_pipeline/tasks/3/python_wheel_task/parameters/4",
             "a token in the query string",
             "json://alerts.example.com/hook?token=***",
         ),
         (
-            [(PIPELINE, _databricks_token)],
+            [(CLUSTER, _databricks_token)],
             f"{ENV}/DATABRICKS_TOKEN",
             "an access token",
             "***",
@@ -167,7 +169,7 @@ def test_a_target_override_or_a_var_with_a_secret_fails_that_target_only(
         )
 
     _edit(project, "databricks.yml", declare)
-    _edit(project, PIPELINE, _env_from_that_variable)
+    _edit(project, CLUSTER, _env_from_that_variable)
     assert bundle.validate_target(project, "dev", schema, cli=cli_spec()).problems == []
     prod = bundle.validate_target(project, "prod", schema, cli=cli_spec()).problems
     assert any(
@@ -197,7 +199,7 @@ def test_a_target_override_or_a_var_with_a_secret_fails_that_target_only(
 def test_references_and_urls_without_credentials_pass(
     project: Path, schema: Path, value: str
 ) -> None:
-    _edit(project, PIPELINE, lambda data: _env(data).update(CLAIMS_FRAUD_ALERT_URLS=value))
+    _edit(project, CLUSTER, lambda data: _env(data).update(CLAIMS_FRAUD_ALERT_URLS=value))
     assert bundle.validate_target(project, "prod", schema, cli=cli_spec()).problems == []
 
 
