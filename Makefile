@@ -35,7 +35,7 @@ help: ## List the targets
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --quiet
 	@touch $@
 
 setup: .venv/.synced ## Install the locked Python environment (uv)
@@ -57,40 +57,51 @@ build: data ## dbt build (seeds, models, tests) on the local DuckDB
 	@mkdir -p $(LOCAL_DIR)
 	$(RUN) dbt build --selector features
 
-# The main job is the bundle's task graph (resources/*.yml) on the local target: the training
-# job first when the registry has no @champion (or TRAIN=1), then the pipeline job
-# (features, score, monitor, alerts, report); a summary at the end.
+# Each target below runs the bundle's own jobs (resources/*.yml) through the local runner:
+# `claims-fraud bundle run JOB [--only TASK] [--skip TASK]`: one line per task with its seconds,
+# a digest of its output; whole task logs in $(LOCAL_DIR)/logs/<job>/<task>.log, library
+# warnings in $(LOCAL_DIR)/logs/warnings.log, timings in $(TIMINGS) (`claims-fraud summary`).
+BUNDLE_RUN := $(RUN) claims-fraud bundle run --local-dir $(LOCAL_DIR)
+TIMINGS := $(LOCAL_DIR)/logs/timings.json
+# CLI processes that make runs outside the runner (has-champion, summary) route there too.
+run train train-only score monitor: export CLAIMS_FRAUD_WARNINGS_LOG := $(abspath $(LOCAL_DIR))/logs/warnings.log
+
+# The main job: the pipeline job (features, score, monitor, alerts, report; the training job
+# when a PSI is at error), after the training job when the registry has no usable @champion
+# (or TRAIN=1); then the summary (rows, timings, champion metrics, report, what to open next).
 run: data ## The main job: the bundle's training (first run or TRAIN=1) and pipeline jobs on DuckDB, then a summary
-	@mkdir -p $(LOCAL_DIR)
+	@mkdir -p $(LOCAL_DIR)/logs
+	@rm -f $(TIMINGS)
 	@skip=""; \
-	if [ "$(TRAIN)" = "1" ] || ! $(RUN) claims-fraud has-champion; then \
-		$(RUN) dbt build --selector features; \
-		$(RUN) claims-fraud bundle run claims_fraud_training --local-dir $(LOCAL_DIR); \
+	if [ "$(TRAIN)" = "1" ]; then \
+		echo "TRAIN=1: the training job runs first, then the pipeline job"; train=1; \
+	elif $(RUN) claims-fraud has-champion; then train=0; \
+	else echo "=> first the features and the training job, then the pipeline job"; train=1; fi; \
+	if [ $$train = 1 ]; then \
+		$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_features; \
+		$(BUNDLE_RUN) claims_fraud_training; \
 		skip="--skip dbt_features"; \
 	fi; \
 	status=0; \
-	$(RUN) claims-fraud bundle run claims_fraud_pipeline --local-dir $(LOCAL_DIR) $$skip || status=1; \
-	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) || status=1; \
+	$(BUNDLE_RUN) claims_fraud_pipeline $$skip || status=1; \
+	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) --timings $(TIMINGS) || status=1; \
 	exit $$status
 
-train: build train-only ## dbt build, then train candidates (selector train) and run the promotion gate
+train: data ## Features (the pipeline's dbt_features task), then the training job: train candidates, promotion gate
+	$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_features
+	$(BUNDLE_RUN) claims_fraud_training
 
-train-only: | .venv/.synced
-	$(RUN) dbt build --selector train
-	$(RUN) claims-fraud promote --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH)
+train-only: | .venv/.synced ## The training job alone (features already built)
+	$(BUNDLE_RUN) claims_fraud_training
 
-score: .venv/.synced ## Score a batch with the @champion models (selector score)
-	$(RUN) dbt build --selector score
+score: .venv/.synced ## Score a batch with the @champion models (the pipeline's dbt_score task)
+	$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_score
 
-# Every step runs even when one before it reports errors (the alerts job needs the verdicts,
-# the report shows them); the target then fails if any step did.
-monitor: .venv/.synced ## Monitor scored batches (selector monitor), alert (retrains on drift), write the HTML report
-	@status=0; \
-	$(RUN) dbt build --selector monitor || status=1; \
-	$(RUN) claims-fraud alerts --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) || status=1; \
-	$(RUN) claims-fraud report --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) \
-		--out $(abspath $(LOCAL_DIR))/monitoring_report.html || status=1; \
-	exit $$status
+# The pipeline job after scoring: monitoring, alerts, report, and (a PSI at error) the training
+# job through its retrain_needed condition. Every task runs even when one before it reports
+# errors (alerts and report are ALL_DONE); the target then fails if any did.
+monitor: .venv/.synced ## Monitor scored batches, alert, write the HTML report, retrain on drift (pipeline job after dbt_score)
+	$(BUNDLE_RUN) claims_fraud_pipeline --skip dbt_features --skip dbt_score
 
 mlflow-ui: .venv/.synced ## Open the local MLflow UI on http://localhost:5000
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CLAIMS_FRAUD_MLFLOW_DIR)/mlflow.db \
@@ -121,7 +132,7 @@ parse-databricks: .venv/.synced ## dbt parse for every Databricks target, offlin
 test-python: .venv/.synced ## pytest: generator, integration (real dbt on DuckDB), bad input
 	$(RUN) pytest
 
-validate-bundle: .venv/.synced ## databricks.yml + resources/ offline, every target (schema, Job.from_dict, selectors, entry points)
+validate-bundle: .venv/.synced ## databricks.yml + resources/ offline, every target (schema, Job.from_dict, selectors, entry points, condition/run_job tasks)
 	$(RUN) claims-fraud bundle validate
 
 test-spark: .venv/.synced ## SQL portability on a local Spark 4 session (Java 17): seeds, models, tests, monitoring == DuckDB
