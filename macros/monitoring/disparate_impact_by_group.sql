@@ -1,0 +1,300 @@
+{#
+    Disparate impact of the flags, one row per key, protected attribute and group: the one
+    implementation behind mon_disparate_impact (key batch_id) and the promotion gate's
+    ml_challenger_disparate_impact (key model_version). A select statement over `scored`
+    (a relation or CTE with the key column, the attribute columns and is_flagged); use it as
+    the body of a CTE. Groups are the attribute's values as text, nulls the group 'unknown'.
+
+    Reference group: the attribute's row of `reference_groups` (the seed
+    monitoring_reference_groups), else the key's largest group (ties: the alphabetically
+    first). A seeded group with no claims under the key leaves n2 = 0: every group of the
+    attribute is then insufficient_data. For a group (n1 claims, x1 flagged) against the
+    reference (n2, x2):
+
+    - disparate_impact = (x1 n2) / (n1 x2), not_flagged_ratio = ((n1 - x1) n2) / (n1 (n2 - x2)):
+      one rounding, so a ratio on a band bound is that bound; null when the denominator is 0
+    - pooled two-proportion z-test, p = (x1 + x2) / (n1 + n2), two-sided p-value, Bonferroni
+      over the attribute's non-reference groups, is_significant when p_adjusted < alpha
+    - 95% CI of the ratio by Katz's log method (null when x1 or x2 is 0)
+    - the band test: is the DI significantly outside the band, not merely different from 1?
+      One-sided z of ln DI beyond the crossed bound, with Katz's standard error
+      sqrt((1 - p1) / x1 + (1 - p2) / x2) (a count of 0 taken as 0.5), Bonferroni as above:
+      p_outside_band, p_outside_band_adjusted, is_significantly_outside_band
+    - status, first match wins: insufficient_data (an expected cell under
+      min_expected_cell_count), fail (outside the band [lower, upper], bounds inside, and
+      significantly outside it), warn_not_significant (outside, not significantly: a small
+      sample is not evidence), warn_significant_within_band (inside the band, significantly
+      different from 1), pass.
+    The reference group's own row has DI 1 and is insufficient_data when x2 or n2 - x2 is
+    under the minimum. Thresholds (band, alpha, minimum expected cell) come from the
+    `thresholds` relation (the seed monitoring_thresholds). The test oracle is
+    python_jobs/tests/monitoring_oracle.py (disparate_impact).
+#}
+{% macro disparate_impact_by_group(scored, key, attributes, thresholds, reference_groups) -%}
+    with
+
+    di_thresholds as (
+
+        select
+            {{ threshold_columns([
+                'disparate_impact_lower', 'disparate_impact_upper', 'disparate_impact_alpha',
+                'min_expected_cell_count']) }}
+        from {{ thresholds }}
+
+    ),
+
+    di_group_counts as (
+
+        {%- for attribute in attributes %}
+            select
+                {{ key }},
+                {{ sql_literal(attribute) }} as attribute_name,
+                coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), 'unknown') as group_name,
+                count(*) as n,
+                sum(case when is_flagged then 1 else 0 end) as flagged
+            from {{ scored }}
+            group by {{ key }}, coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), 'unknown')
+            {%- if not loop.last %}
+                union all
+            {%- endif %}
+        {%- endfor %}
+
+    ),
+
+    di_ranked as (
+
+        select
+            *,
+            row_number() over (
+                partition by {{ key }}, attribute_name
+                order by n desc, group_name asc
+            ) as size_rank,
+            count(*) over (partition by {{ key }}, attribute_name) as n_groups
+        from di_group_counts
+
+    ),
+
+    di_reference_choice as (
+
+        select
+            di_ranked.{{ key }},
+            di_ranked.attribute_name,
+            coalesce(configured.reference_group, di_ranked.group_name) as reference_group,
+            case when configured.reference_group is null then 'largest' else 'seed' end
+                as reference_group_source
+        from di_ranked
+        left join {{ reference_groups }} as configured
+            on di_ranked.attribute_name = configured.attribute_name
+        where di_ranked.size_rank = 1
+
+    ),
+
+    di_paired as (
+
+        select
+            di_ranked.{{ key }},
+            di_ranked.attribute_name,
+            di_ranked.group_name,
+            cast(di_ranked.n as bigint) as n1,
+            cast(di_ranked.flagged as bigint) as x1,
+            di_reference_choice.reference_group,
+            di_reference_choice.reference_group_source,
+            cast(coalesce(reference_counts.n, 0) as bigint) as n2,
+            cast(coalesce(reference_counts.flagged, 0) as bigint) as x2,
+            -- Bonferroni: the attribute's groups other than the reference
+            di_ranked.n_groups - case when reference_counts.n is null then 0 else 1 end
+                as n_comparisons,
+            (di_ranked.group_name = di_reference_choice.reference_group) as is_reference_group
+        from di_ranked
+        inner join di_reference_choice
+            on
+                di_ranked.{{ key }} = di_reference_choice.{{ key }}
+                and di_ranked.attribute_name = di_reference_choice.attribute_name
+        left join di_group_counts as reference_counts
+            on
+                di_ranked.{{ key }} = reference_counts.{{ key }}
+                and di_ranked.attribute_name = reference_counts.attribute_name
+                and di_reference_choice.reference_group = reference_counts.group_name
+
+    ),
+
+    di_rates as (
+
+        select
+            *,
+            cast(x1 as double) / n1 as p1,
+            case when n2 > 0 then cast(x2 as double) / n2 end as p2,
+            cast(x1 + x2 as double) / (n1 + n2) as pooled,
+            -- the counts the band test uses: a zero count taken as 0.5
+            greatest(cast(x1 as double), 0.5) as x1_or_half,
+            greatest(cast(x2 as double), 0.5) as x2_or_half
+        from di_paired
+
+    ),
+
+    di_tested as (
+
+        select
+            *,
+            case
+                when n2 > 0
+                    then sqrt(pooled * (1 - pooled) * (1 / cast(n1 as double) + 1 / cast(n2 as double)))
+            end as se
+        from di_rates
+
+    ),
+
+    di_statistics as (
+
+        select
+            *,
+            case
+                when not is_reference_group and n2 > 0 and se > 0 then (p1 - p2) / se
+            end as z,
+            case
+                when is_reference_group then 1.0
+                when n1 * x2 > 0 then cast(x1 * n2 as double) / (n1 * x2)
+            end as disparate_impact,
+            case
+                when is_reference_group then 1.0
+                when n1 * (n2 - x2) > 0 then cast((n1 - x1) * n2 as double) / (n1 * (n2 - x2))
+            end as not_flagged_ratio,
+            case
+                when not is_reference_group and x1 > 0 and x2 > 0
+                    then exp(ln(p1 / p2) - 1.96 * sqrt((1 - p1) / x1 + (1 - p2) / x2))
+            end as ci_low,
+            case
+                when not is_reference_group and x1 > 0 and x2 > 0
+                    then exp(ln(p1 / p2) + 1.96 * sqrt((1 - p1) / x1 + (1 - p2) / x2))
+            end as ci_high,
+            case
+                when is_reference_group then least(n2 * p2, n2 * (1 - p2))
+                else least(n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled))
+            end as min_expected_cell,
+            -- ln DI and Katz's standard error for the band test
+            case
+                when not is_reference_group and n2 > 0
+                    then ln((x1_or_half * n2) / (n1 * x2_or_half))
+            end as log_ratio,
+            case
+                when not is_reference_group and n2 > 0
+                    then sqrt((1 - p1) / x1_or_half + (1 - p2) / x2_or_half)
+            end as se_log_ratio
+        from di_tested
+
+    ),
+
+    di_adjusted as (
+
+        select
+            *,
+            case when z is not null then 2 * {{ normal_upper_tail('abs(z)') }} end as p_value
+        from di_statistics
+
+    ),
+
+    di_judged as (
+
+        select
+            di_adjusted.*,
+            di_thresholds.min_expected_cell_count,
+            di_thresholds.disparate_impact_lower,
+            di_thresholds.disparate_impact_upper,
+            di_thresholds.disparate_impact_alpha,
+            case
+                when di_adjusted.p_value is not null
+                    then least(1.0, di_adjusted.p_value * di_adjusted.n_comparisons)
+            end as p_adjusted,
+            coalesce(
+                case
+                    when di_adjusted.p_value is not null
+                        then least(1.0, di_adjusted.p_value * di_adjusted.n_comparisons)
+                end
+                < di_thresholds.disparate_impact_alpha,
+                false
+            ) as is_significant,
+            (
+                di_adjusted.disparate_impact is null
+                or di_adjusted.disparate_impact < di_thresholds.disparate_impact_lower
+                or di_adjusted.disparate_impact > di_thresholds.disparate_impact_upper
+            ) as is_outside_band
+        from di_adjusted
+        cross join di_thresholds
+
+    ),
+
+    di_band_tested as (
+
+        select
+            *,
+            -- how many standard errors ln DI lies beyond the bound it crossed (negative: inside)
+            case
+                when not is_outside_band or se_log_ratio is null or se_log_ratio = 0 then null
+                when disparate_impact < disparate_impact_lower
+                    then (ln(disparate_impact_lower) - log_ratio) / se_log_ratio
+                else (log_ratio - ln(disparate_impact_upper)) / se_log_ratio
+            end as z_outside_band
+        from di_judged
+
+    ),
+
+    di_band_judged as (
+
+        select
+            *,
+            case
+                when z_outside_band >= 0 then {{ normal_upper_tail('z_outside_band') }}
+                when z_outside_band < 0 then 1 - {{ normal_upper_tail('-z_outside_band') }}
+            end as p_outside_band
+        from di_band_tested
+
+    ),
+
+    di_band_adjusted as (
+
+        select
+            *,
+            case
+                when p_outside_band is not null then least(1.0, p_outside_band * n_comparisons)
+            end as p_outside_band_adjusted,
+            coalesce(
+                least(1.0, p_outside_band * n_comparisons) < disparate_impact_alpha, false
+            ) as is_significantly_outside_band
+        from di_band_judged
+
+    )
+
+    select
+        {{ key }},
+        attribute_name,
+        group_name,
+        n1 as n,
+        x1 as flagged,
+        p1 as flag_rate,
+        reference_group,
+        reference_group_source,
+        n2 as reference_n,
+        x2 as reference_flagged,
+        p2 as reference_flag_rate,
+        disparate_impact,
+        not_flagged_ratio,
+        z,
+        p_value,
+        p_adjusted,
+        ci_low,
+        ci_high,
+        min_expected_cell,
+        is_significant,
+        p_outside_band,
+        p_outside_band_adjusted,
+        is_significantly_outside_band,
+        case
+            when not (min_expected_cell >= min_expected_cell_count) or min_expected_cell is null
+                then 'insufficient_data'
+            when is_outside_band and is_significantly_outside_band then 'fail'
+            when is_outside_band then 'warn_not_significant'
+            when is_significant then 'warn_significant_within_band'
+            else 'pass'
+        end as status
+    from di_band_adjusted
+{%- endmacro %}
