@@ -1,19 +1,340 @@
-"""An independent numpy/scipy computation of the monitoring definitions (issue 4), written
-from the definitions and not from the SQL, so that the SQL models can be checked against it.
+"""An independent numpy/scipy computation of the monitoring definitions, written from the
+definitions and not from the SQL, so that the SQL (models/monitoring, models/ml and the macros
+under macros/monitoring) can be checked against it. Production has one implementation of each
+statistic, in SQL; these are the tests' second opinion.
 
-Disparate impact has its twin in the package already (``claims_fraud.ml.fairness``); binning
-uses ``claims_fraud.ml.profile.bin_values``, the reference implementation of the profile rules.
+Binning (``bin_values``, ``reference_counts``): the rules of claims_fraud.ml.profile's module
+docstring, applied to its bins (``reference_bins``): range bins right-closed, outer bins open,
+NULL / NaN to the null bin, levels matched exactly as text ('true' / 'false' for booleans),
+anything else to the other bin.
+
+Disparate impact (``disparate_impact``), for a group g (n1 claims, x1 flagged) against the
+reference group r (n2, x2):
+
+- flag rates ``p1 = x1 / n1``, ``p2 = x2 / n2``
+- ``disparate_impact = p1 / p2`` and ``not_flagged_ratio = (1 - p1) / (1 - p2)``
+  (x / 0 = +inf for x > 0, 0 / 0 = NaN), evaluated from the integer counts as
+  ``(x1 * n2) / (n1 * x2)`` and ``((n1 - x1) * n2) / (n1 * (n2 - x2))``: the same ratios, but
+  with a single rounding, so a ratio exactly on a band bound (4,000/50,000 vs 10,000/100,000
+  = 0.8) is exactly that bound, where p1 / p2 gives 0.7999999999999999. The SQL uses the same
+  form.
+- two-sided pooled two-proportion z-test: ``p = (x1 + x2) / (n1 + n2)``,
+  ``se = sqrt(p * (1 - p) * (1 / n1 + 1 / n2))``, ``z = (p1 - p2) / se``,
+  ``p_value = 2 * (1 - Phi(|z|)) = erfc(|z| / sqrt(2))``; z and p_value are NaN when se = 0
+  (p = 0 or 1: nobody or everybody flagged in both groups)
+- Bonferroni: ``p_adjusted = min(1, p_value * m)``, m = number of non-reference groups;
+  ``is_significant = p_adjusted < alpha`` (False when p_adjusted is NaN)
+- 95% CI of the ratio (Katz log method, 1.96 whatever alpha is):
+  ``exp(ln(DI) -/+ 1.96 * sqrt((1 - p1) / x1 + (1 - p2) / x2))``, NaN when x1 or x2 is 0
+- expected cells under the pooled rate: ``n1 * p, n1 * (1 - p), n2 * p, n2 * (1 - p)``
+- the band test (is the DI significantly *outside the band*, not merely different from 1?):
+  with ``x1' = max(x1, 0.5)``, ``x2' = max(x2, 0.5)``, ``L = ln((x1' * n2) / (n1 * x2'))`` and
+  Katz's ``se = sqrt((1 - p1) / x1' + (1 - p2) / x2')``, for a DI outside the band
+  ``z_out = (ln(band_low) - L) / se`` below it, ``(L - ln(band_high)) / se`` above it;
+  ``p_outside_band = 1 - Phi(z_out)``, ``p_outside_band_adjusted = min(1, m * p_outside_band)``,
+  ``is_significantly_outside_band = p_outside_band_adjusted < alpha``; NaN / False inside the
+  band or when se is 0
+
+Status, first match wins:
+
+1. ``insufficient_data``: any expected cell < ``min_expected`` (the test is not trustworthy; never
+   a silent pass)
+2. ``fail``: DI outside the band [band_low, band_high] (bounds inside) and significantly outside
+   it (a DI that crosses a bound on a small sample is not evidence of disparate impact)
+3. ``warn_not_significant``: DI outside the band, not significantly outside it
+4. ``warn_significant_within_band``: DI inside the band but significant
+5. ``pass``
+
+The reference row compares the group with itself: DI = not_flagged_ratio = 1, z, p_value,
+p_adjusted, ci_low, ci_high, p_outside_band(_adjusted) NaN, is_significant(ly_outside_band)
+False, status ``pass``, or
+``insufficient_data`` when its own cells ``n2 * p2`` or ``n2 * (1 - p2)`` are < min_expected.
+
+Groups are the attribute's values as text; nulls form the group ``unknown``. The default
+reference group is the largest one (ties: the alphabetically first).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from claims_fraud.ml.profile import bin_values
+UNKNOWN_GROUP = "unknown"
+KATZ_Z = 1.96
+COLUMNS = (
+    "group",
+    "n",
+    "flagged",
+    "flag_rate",
+    "reference_group",
+    "reference_n",
+    "reference_flagged",
+    "reference_flag_rate",
+    "disparate_impact",
+    "not_flagged_ratio",
+    "z",
+    "p_value",
+    "p_adjusted",
+    "ci_low",
+    "ci_high",
+    "is_significant",
+    "p_outside_band",
+    "p_outside_band_adjusted",
+    "is_significantly_outside_band",
+    "status",
+)
+BOOLEAN_LEVELS = frozenset({"true", "false"})
+
+
+# --- binning ------------------------------------------------------------------------------------
+
+
+def _as_float(values: pd.Series) -> np.ndarray:
+    """float64 with NaN for null (decimals, booleans and objects converted)."""
+    return np.array(
+        [np.nan if value is None or value is pd.NA else float(value) for value in values],
+        dtype="float64",
+    )
+
+
+def _level_text(value: object, boolean: bool) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if boolean and isinstance(value, (int, float, np.number)):
+        return "true" if value != 0 else "false"
+    return str(value)
+
+
+def bin_values(values: pd.Series, bins_of_feature: pd.DataFrame) -> np.ndarray:
+    """The ``bin_index`` of each value under one feature's bins (int64 array).
+
+    numeric / score: null or NaN -> the null bin; otherwise the first range bin (by bin_index)
+    whose upper_bound >= v (NaN upper_bound = +inf). categorical: null -> null bin; the level
+    text equal to a ``level`` bin -> that bin; anything else -> the ``other`` bin."""
+    rows = bins_of_feature.sort_values("bin_index")
+    types = rows["feature_type"].unique()
+    if len(types) != 1 or rows["feature_name"].nunique() != 1:
+        raise ValueError("bin_values needs the bins of exactly one feature")
+    null_bin = int(rows.loc[rows["bin_kind"] == "null", "bin_index"].iloc[0])
+    if types[0] in ("numeric", "score"):
+        ranges = rows[rows["bin_kind"] == "range"]
+        uppers = ranges["upper_bound"].to_numpy(dtype="float64")
+        uppers = np.where(np.isnan(uppers), np.inf, uppers)
+        indices = ranges["bin_index"].to_numpy(dtype="int64")
+        out = []
+        for number in _as_float(values):
+            if math.isnan(number):
+                out.append(null_bin)
+            else:
+                out.append(int(indices[np.flatnonzero(uppers >= number)[0]]))
+        return np.array(out, dtype="int64")
+    levels = rows[rows["bin_kind"] == "level"]
+    by_level = dict(zip(levels["level"], levels["bin_index"].astype(int), strict=True))
+    other_bin = int(rows.loc[rows["bin_kind"] == "other", "bin_index"].iloc[0])
+    boolean = bool(by_level) and set(by_level) <= BOOLEAN_LEVELS
+    out = []
+    for value in values.astype(object):
+        text = _level_text(value, boolean)
+        out.append(null_bin if text is None else by_level.get(text, other_bin))
+    return np.array(out, dtype="int64")
+
+
+def reference_counts(
+    frame: pd.DataFrame, bins: pd.DataFrame, score: np.ndarray | None = None
+) -> pd.DataFrame:
+    """``bins`` with ``reference_count`` and ``reference_share`` (count / rows of ``frame``, nulls
+    included): what ml_reference_profile holds. The score (feature type 'score') takes its
+    values from ``score``."""
+    parts = []
+    for _, rows in bins.groupby("feature_name", sort=False):
+        rows = rows.sort_values("bin_index").reset_index(drop=True)
+        if rows["feature_type"].iloc[0] == "score":
+            values = pd.Series(np.asarray(score, dtype="float64"))
+        else:
+            values = frame[rows["feature_name"].iloc[0]]
+        assigned = bin_values(values, rows)
+        counts = [int((assigned == index).sum()) for index in rows["bin_index"]]
+        parts.append(rows.assign(reference_count=counts))
+    profile = pd.concat(parts, ignore_index=True)
+    profile["reference_share"] = profile["reference_count"] / len(frame)
+    return profile.astype({"reference_count": "int64"})
+
+
+# --- disparate impact ---------------------------------------------------------------------------
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    """numerator / denominator with x / 0 = +inf (x > 0) and 0 / 0 = NaN."""
+    if denominator == 0:
+        return math.inf if numerator > 0 else math.nan
+    return numerator / denominator
+
+
+def two_proportion_z_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
+    """(z, two-sided p-value) of the pooled two-proportion z-test of x1/n1 vs x2/n2."""
+    pooled = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return math.nan, math.nan
+    z = (x1 / n1 - x2 / n2) / se
+    return z, math.erfc(abs(z) / math.sqrt(2))
+
+
+def katz_interval(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
+    """95% CI of (x1/n1) / (x2/n2) by Katz's log method; NaN when x1 or x2 is 0."""
+    if x1 == 0 or x2 == 0:
+        return math.nan, math.nan
+    p1, p2 = x1 / n1, x2 / n2
+    half_width = KATZ_Z * math.sqrt((1 - p1) / x1 + (1 - p2) / x2)
+    log_ratio = math.log(p1 / p2)
+    return math.exp(log_ratio - half_width), math.exp(log_ratio + half_width)
+
+
+def outside_band_p_value(x1: int, n1: int, x2: int, n2: int, band: tuple[float, float]) -> float:
+    """One-sided p-value that (x1/n1) / (x2/n2) lies beyond the band bound it crosses (module
+    docstring); NaN when the ratio is inside the band or the standard error is 0."""
+    di = _ratio(x1 * n2, n1 * x2)
+    if band[0] <= di <= band[1]:
+        return math.nan
+    c1, c2 = max(x1, 0.5), max(x2, 0.5)
+    se = math.sqrt((1 - x1 / n1) / c1 + (1 - x2 / n2) / c2)
+    if se == 0:
+        return math.nan
+    log_ratio = math.log((c1 * n2) / (n1 * c2))
+    if di < band[0]:
+        z_out = (math.log(band[0]) - log_ratio) / se
+    else:  # above the band, +inf and NaN (0 / 0) included, as the SQL
+        z_out = (log_ratio - math.log(band[1])) / se
+    return 0.5 * math.erfc(z_out / math.sqrt(2))
+
+
+def _status(
+    di: float,
+    significant: bool,
+    outside_significantly: bool,
+    cells: Sequence[float],
+    band: tuple[float, float],
+    min_expected: float,
+) -> str:
+    if any(not cell >= min_expected for cell in cells):  # NaN cells count as too small
+        return "insufficient_data"
+    outside = not band[0] <= di <= band[1]  # NaN DI counts as outside
+    if outside:
+        return "fail" if outside_significantly else "warn_not_significant"
+    return "warn_significant_within_band" if significant else "pass"
+
+
+def _group_labels(groups: pd.Series) -> pd.Series:
+    values = groups.astype(object)
+    return values.where(values.notna(), UNKNOWN_GROUP).map(str)
+
+
+def disparate_impact(
+    groups: pd.Series,
+    flagged: np.ndarray | pd.Series,
+    reference_group: str | None = None,
+    alpha: float = 0.05,
+    band: tuple[float, float] = (0.80, 1.25),
+    min_expected: float = 5,
+) -> pd.DataFrame:
+    """One row per group (reference included, groups in alphabetical order) with the columns
+    of ``COLUMNS``; formulas and statuses in the module docstring."""
+    mask = np.asarray(flagged)
+    if mask.shape != (len(groups),):
+        raise ValueError(f"flagged has shape {mask.shape}, expected ({len(groups)},)")
+    if pd.isna(mask).any():
+        raise ValueError("flagged must not contain nulls")
+    mask = mask.astype(bool)
+    if len(groups) == 0:
+        raise ValueError("disparate_impact needs at least one claim")
+    if not band[0] <= band[1]:
+        raise ValueError(f"band must be (low, high) with low <= high, got {band}")
+    labels = _group_labels(groups)
+    counts = (
+        pd.DataFrame({"group": labels.to_numpy(), "flagged": mask})
+        .groupby("group", sort=True)["flagged"]
+        .agg(n="size", flagged="sum")
+    )
+    if reference_group is None:
+        # Largest group; ties -> alphabetical first (counts is sorted by group, idxmax keeps
+        # the first maximum).
+        reference_group = str(counts["n"].idxmax())
+    elif reference_group not in counts.index:
+        raise ValueError(
+            f"reference group {reference_group!r} not among the groups: "
+            f"{', '.join(map(str, counts.index))}"
+        )
+    n2, x2 = int(counts.at[reference_group, "n"]), int(counts.at[reference_group, "flagged"])
+    p2 = x2 / n2
+    m = len(counts) - 1
+    rows: list[dict[str, Any]] = []
+    for group, (n1, x1) in counts[["n", "flagged"]].iterrows():
+        n1, x1 = int(n1), int(x1)
+        p1 = x1 / n1
+        row: dict[str, Any] = {
+            "group": group,
+            "n": n1,
+            "flagged": x1,
+            "flag_rate": p1,
+            "reference_group": reference_group,
+            "reference_n": n2,
+            "reference_flagged": x2,
+            "reference_flag_rate": p2,
+        }
+        if group == reference_group:
+            cells = (n2 * p2, n2 * (1 - p2))
+            row.update(
+                disparate_impact=1.0,
+                not_flagged_ratio=1.0,
+                z=math.nan,
+                p_value=math.nan,
+                p_adjusted=math.nan,
+                ci_low=math.nan,
+                ci_high=math.nan,
+                is_significant=False,
+                p_outside_band=math.nan,
+                p_outside_band_adjusted=math.nan,
+                is_significantly_outside_band=False,
+                status=_status(1.0, False, False, cells, band, min_expected),
+            )
+        else:
+            di = _ratio(x1 * n2, n1 * x2)
+            z, p_value = two_proportion_z_test(x1, n1, x2, n2)
+            p_adjusted = min(1.0, p_value * m) if not math.isnan(p_value) else math.nan
+            significant = bool(p_adjusted < alpha)
+            pooled = (x1 + x2) / (n1 + n2)
+            cells = (n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled))
+            ci_low, ci_high = katz_interval(x1, n1, x2, n2)
+            p_band = outside_band_p_value(x1, n1, x2, n2, band)
+            p_band_adjusted = min(1.0, p_band * m) if not math.isnan(p_band) else math.nan
+            outside_significantly = bool(p_band_adjusted < alpha)
+            row.update(
+                disparate_impact=di,
+                not_flagged_ratio=_ratio((n1 - x1) * n2, n1 * (n2 - x2)),
+                z=z,
+                p_value=p_value,
+                p_adjusted=p_adjusted,
+                ci_low=ci_low,
+                ci_high=ci_high,
+                is_significant=significant,
+                p_outside_band=p_band,
+                p_outside_band_adjusted=p_band_adjusted,
+                is_significantly_outside_band=outside_significantly,
+                status=_status(di, significant, outside_significantly, cells, band, min_expected),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+# --- PSI, score distribution, volume ------------------------------------------------------------
 
 
 def wilson_hilferty_quantile(q: float, df: int) -> float:

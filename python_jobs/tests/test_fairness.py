@@ -1,15 +1,22 @@
-"""Tests of the disparate-impact table and the fairness gate, against hand-computed values."""
+"""Disparate impact: the tests' numpy oracle against hand-computed values (the SQL is compared
+with the oracle in integration/test_monitoring_sql.py and with hand-computed fixtures in the dbt
+unit tests), and the promotion gate's reading of ml_challenger_disparate_impact and its rule."""
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from monitoring_oracle import COLUMNS, disparate_impact
 
-from claims_fraud.ml.fairness import COLUMNS, disparate_impact, fairness_gate
+from claims_fraud.ml.fairness import CHALLENGER_DI_TABLE, challenger_disparate_impact
+from claims_fraud.ml.promote import fairness_gate
+from claims_fraud.warehouse.connections import DuckDBWarehouse, TableNotFoundError
 
 
 def groups_and_flags(counts: dict[str | None, tuple[int, int]]) -> tuple[pd.Series, np.ndarray]:
@@ -183,39 +190,6 @@ def test_input_checks() -> None:
         disparate_impact(pd.Series(["a", "b"]), np.array([True]))
 
 
-def test_fairness_gate() -> None:
-    ok_groups, ok_flags = groups_and_flags({"A": (1000, 100), "B": (999, 105)})
-    bad_groups, bad_flags = groups_and_flags({"A": (400, 40), "B": (200, 40)})
-    thin_groups, thin_flags = groups_and_flags({"A": (1000, 10), "B": (20, 1)})
-    passed, details = fairness_gate(
-        {
-            "gender": disparate_impact(ok_groups, ok_flags),
-            "member_region": disparate_impact(thin_groups, thin_flags),
-        }
-    )
-    assert passed
-    assert details["failures"] == []
-    assert details["warnings"][0]["status"] == "insufficient_data"
-    assert details["status_counts"]["gender"]["pass"] == 2
-    passed, details = fairness_gate(
-        {
-            "gender": disparate_impact(ok_groups, ok_flags),
-            "age_group": disparate_impact(bad_groups, bad_flags),
-        }
-    )
-    assert not passed
-    assert details["failures"] == [
-        {
-            "attribute": "age_group",
-            "group": "B",
-            "status": "fail",
-            "disparate_impact": pytest.approx(2.0),
-            "p_adjusted": pytest.approx(0.000682, abs=1e-6),
-        }
-    ]
-    json.dumps(details, allow_nan=False)  # strict JSON, ready to log
-
-
 def test_the_band_test_measures_the_distance_beyond_the_crossed_bound() -> None:
     # B: 4% vs A's 5.6% on 1,000 claims each, DI 0.714: outside the band, yet ln 0.714 is
     # only (ln 0.8 - ln 0.714) / se = 0.113 / 0.194 = 0.59 standard errors below ln 0.8.
@@ -245,3 +219,102 @@ def test_a_group_with_no_flags_is_tested_with_half_a_flag() -> None:
     b = row(disparate_impact(groups, flagged), "B")
     assert b["disparate_impact"] == 0
     assert b["status"] == "fail"
+
+
+# --- the gate's side: ml_challenger_disparate_impact rows --------------------------------------
+
+
+def _sql_rows(version: str, attribute: str, table: pd.DataFrame) -> pd.DataFrame:
+    """Rows shaped like ml_challenger_disparate_impact (group_name) from an oracle table."""
+    rows = table.rename(columns={"group": "group_name"}).assign(
+        model_name="claims_fraud_classifier",
+        model_version=version,
+        run_id="run-1",
+        attribute_name=attribute,
+    )
+    # SQL has nulls where the oracle has infinities (a ratio over a reference without flags).
+    return rows.replace([math.inf, -math.inf], np.nan)
+
+
+def _warehouse(tmp_path: Path, rows: pd.DataFrame | None) -> DuckDBWarehouse:
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema main_ml")
+        con.execute("create table main_ml.other_table as select 1 as x")
+        if rows is not None:
+            con.register("incoming", rows)
+            con.execute(f"create table main_ml.{CHALLENGER_DI_TABLE} as select * from incoming")
+    return DuckDBWarehouse(path)
+
+
+def test_the_gate_reads_the_challengers_rows_per_attribute(tmp_path: Path) -> None:
+    fair_groups, fair_flags = groups_and_flags({"A": (1000, 100), "B": (999, 105)})
+    unfair_groups, unfair_flags = groups_and_flags({"A": (400, 40), "B": (200, 40)})
+    rows = pd.concat(
+        [
+            _sql_rows("3", "gender", disparate_impact(fair_groups, fair_flags)),
+            _sql_rows("3", "member_region", disparate_impact(unfair_groups, unfair_flags)),
+            _sql_rows("2", "gender", disparate_impact(unfair_groups, unfair_flags)),
+        ],
+        ignore_index=True,
+    )
+    by_attribute = challenger_disparate_impact(_warehouse(tmp_path, rows), "3")
+    assert sorted(by_attribute) == ["gender", "member_region"]
+    assert by_attribute["member_region"]["group"].tolist() == ["A", "B"]
+    assert set(by_attribute["gender"]["model_version"]) == {"3"}  # v2's rows are not v3's
+
+    gate = fairness_gate(by_attribute, (0.8, 1.25))
+    assert not gate.passed
+    assert gate.value == pytest.approx(2.0)  # the DI farthest from 1
+    statuses = {row["group"]: row["status"] for row in gate.detail["member_region"]}
+    assert statuses == {"A": "pass", "B": "fail"}
+    assert set(gate.detail["gender"][0]) == {
+        "group",
+        "n",
+        "flag_rate",
+        "disparate_impact",
+        "p_adjusted",
+        "status",
+    }
+    json.dumps(gate.detail, default=str)  # the audit row's detail column
+    assert "significantly outside 0.8-1.25" in gate.rule
+
+    fair = fairness_gate({"gender": by_attribute["gender"]}, (0.8, 1.25))
+    assert fair.passed
+
+
+def test_insufficient_data_and_warnings_do_not_fail_the_gate() -> None:
+    thin_groups, thin_flags = groups_and_flags({"A": (1000, 10), "B": (20, 1)})
+    small_groups, small_flags = groups_and_flags({"A": (200, 20), "B": (100, 20)})
+    gate = fairness_gate(
+        {
+            "member_region": disparate_impact(thin_groups, thin_flags),
+            "age_group": disparate_impact(small_groups, small_flags),
+        },
+        (0.8, 1.25),
+    )
+    assert gate.passed
+    statuses = {row["status"] for rows in gate.detail.values() for row in rows}
+    assert statuses == {"pass", "insufficient_data", "warn_not_significant"}
+
+
+def test_a_missing_table_names_it_and_the_command_to_run(tmp_path: Path) -> None:
+    with pytest.raises(TableNotFoundError) as error:
+        challenger_disparate_impact(_warehouse(tmp_path, None), "3")
+    message = str(error.value)
+    assert CHALLENGER_DI_TABLE in message
+    assert "dbt build --selector train" in message
+
+
+def test_a_table_built_for_another_challenger_is_refused(tmp_path: Path) -> None:
+    groups, flags = groups_and_flags({"A": (100, 10), "B": (100, 12)})
+    rows = _sql_rows("2", "gender", disparate_impact(groups, flags))
+    with pytest.raises(TableNotFoundError, match=r"no rows for @challenger v3 \(it holds v2\)"):
+        challenger_disparate_impact(_warehouse(tmp_path, rows), "3")
+
+
+def test_an_unknown_status_is_refused(tmp_path: Path) -> None:
+    groups, flags = groups_and_flags({"A": (100, 10), "B": (100, 12)})
+    rows = _sql_rows("3", "gender", disparate_impact(groups, flags)).assign(status="maybe")
+    with pytest.raises(ValueError, match="unknown fairness status"):
+        challenger_disparate_impact(_warehouse(tmp_path, rows), "3")

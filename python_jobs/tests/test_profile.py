@@ -1,4 +1,6 @@
-"""Tests of the monitoring reference profile and its binning rules."""
+"""The reference bins training chooses (claims_fraud.ml.profile) and the binning rules, checked
+on the tests' oracle (monitoring_oracle: bin_values, reference_counts), which the SQL that counts
+in production (macro feature_bin_counts) is compared with in integration/test_monitoring_sql.py."""
 
 from __future__ import annotations
 
@@ -6,13 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from ml_fixtures import project_spec, synthetic_claims
+from monitoring_oracle import bin_values, reference_counts
 
 from claims_fraud.features.spec import FeatureSpec, feature_matrix
 from claims_fraud.ml.profile import (
-    PROFILE_COLUMNS,
-    bin_values,
-    reference_profile,
+    BIN_COLUMNS,
+    SCORE_COLUMNS,
+    reference_bins,
     score_quantile_grid,
+    window_scores,
 )
 
 SPEC = FeatureSpec(numeric=("amount",), boolean=("dup",), categorical=("kind",), protected=())
@@ -27,6 +31,11 @@ def small_frame() -> pd.DataFrame:
     return pd.DataFrame({"amount": amount, "dup": dup, "kind": kind})
 
 
+def reference_profile(frame: pd.DataFrame, spec: FeatureSpec, score, **kwargs) -> pd.DataFrame:
+    """The bins training chooses, counted by the oracle (what ml_reference_profile holds)."""
+    return reference_counts(frame, reference_bins(frame, spec, score, **kwargs), score)
+
+
 @pytest.fixture(scope="module")
 def profile() -> pd.DataFrame:
     return reference_profile(small_frame(), SPEC, score=None)
@@ -36,12 +45,12 @@ def rows_of(profile: pd.DataFrame, name: str) -> pd.DataFrame:
     return profile[profile["feature_name"] == name].reset_index(drop=True)
 
 
-def test_columns_and_types(profile: pd.DataFrame) -> None:
-    assert list(profile.columns) == list(PROFILE_COLUMNS)
-    assert profile["bin_index"].dtype == "int64"
-    assert profile["reference_count"].dtype == "int64"
-    assert profile["lower_bound"].dtype == "float64"
-    assert set(profile["feature_type"]) == {"numeric", "categorical"}
+def test_columns_and_types() -> None:
+    bins = reference_bins(small_frame(), SPEC, score=None)
+    assert list(bins.columns) == list(BIN_COLUMNS)  # bins only: SQL counts them
+    assert bins["bin_index"].dtype == "int64"
+    assert bins["lower_bound"].dtype == "float64"
+    assert set(bins["feature_type"]) == {"numeric", "categorical"}
 
 
 def test_numeric_edges_are_merged_deciles_with_open_outer_bins(profile: pd.DataFrame) -> None:
@@ -94,15 +103,15 @@ def test_bin_values_on_exact_edges_and_outliers(profile: pd.DataFrame) -> None:
     ]
 
 
-def test_bin_values_matches_a_plain_loop_over_the_rule(profile: pd.DataFrame) -> None:
+def test_bin_values_matches_a_binary_search_over_the_edges(profile: pd.DataFrame) -> None:
     amount = rows_of(profile, "amount")
     ranges = amount[amount["bin_kind"] == "range"]
-    uppers = ranges["upper_bound"].fillna(np.inf).to_numpy()
+    edges = ranges["upper_bound"].to_numpy()[:-1]
     rng = np.random.default_rng(0)
-    edges = uppers[:-1]
     values = np.concatenate([rng.uniform(-5, 60, 500), edges, rng.choice(edges, 50)])
-    expected = [int(np.flatnonzero(uppers >= v)[0]) for v in values]  # first upper >= v
-    assert bin_values(pd.Series(values), amount).tolist() == expected
+    # searchsorted 'left': the first edge >= v, i.e. the number of edges strictly below v
+    expected = np.searchsorted(edges, values, side="left")
+    assert bin_values(pd.Series(values), amount).tolist() == expected.tolist()
 
 
 def test_categorical_levels_other_and_null(profile: pd.DataFrame) -> None:
@@ -195,3 +204,18 @@ def test_all_null_numeric_has_one_open_range_bin() -> None:
 def test_bin_values_rejects_rows_of_several_features(profile: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="exactly one feature"):
         bin_values(pd.Series([1.0]), profile)
+
+
+def test_window_scores_flag_at_or_above_the_threshold() -> None:
+    scores = window_scores(
+        pd.Series(["c1", "c2"]),
+        np.array([0.1, 0.5]),
+        pd.Series(["c3"]),
+        np.array([0.49999]),
+        flag_threshold=0.5,
+    )
+    assert list(scores.columns) == list(SCORE_COLUMNS)
+    assert scores["scoring_window"].tolist() == ["training", "training", "validation"]
+    assert scores["is_flagged"].tolist() == [False, True, False]
+    with pytest.raises(ValueError, match="validation window: 2 scores for 1 claims"):
+        window_scores(pd.Series(["c1"]), np.array([0.1]), pd.Series(["c3"]), np.ones(2), 0.5)

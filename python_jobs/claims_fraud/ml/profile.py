@@ -1,16 +1,18 @@
-"""Reference profile of the training data, for drift monitoring.
+"""The bins of the monitoring reference profile, chosen at training time.
 
-The monitoring SQL bins current data with the stored profile rows, so the binning rules here are
-the contract (``bin_values`` is the reference implementation the SQL is tested against).
+Training chooses the bins of every model input and of the score on its training window and logs
+them with the classifier's MLflow run (``reference/reference_profile.csv``). How many claims fall
+in each bin is SQL's job, by one binning rule for the reference and the batches alike: the macro
+feature_bin_counts (macros/monitoring) makes the reference counts of ml_reference_profile (over the
+champion's training window) and the batch counts of mon_feature_psi_bins. The binning rules below
+are the contract that macro implements (python_jobs/tests/monitoring_oracle.py is the test oracle).
 
-Long table, one row per (feature, bin), columns ``PROFILE_COLUMNS``:
+Long table, one row per (feature, bin), columns ``BIN_COLUMNS``:
 
 - ``bin_index``: 0-based within the feature; the ``null`` bin is always last.
 - ``bin_kind``: ``range`` (numeric and score), ``level`` (one boolean/categorical level),
   ``other`` (pooled rare and unseen levels, ``level`` = 'OTHER'), ``null``.
 - ``lower_bound`` / ``upper_bound``: range bins only; NaN means -inf / +inf.
-- ``reference_count`` and ``reference_share`` = count / N, where N = all rows of the reference
-  frame, nulls included (a feature's shares sum to 1).
 
 Numeric features (``spec.numeric``) and the score: edges e_1 < ... < e_k are
 ``numpy.unique(numpy.quantile(finite non-null values, q, method="linear"))`` with q = 0.1, ...,
@@ -25,7 +27,7 @@ Boolean and categorical features: the value as text (booleans 'true' / 'false'; 
 feature a number is 'true' when non-zero), compared exactly (case-sensitive, no trimming).
 Every reference level whose share of the non-null reference rows is >= 1% gets a ``level``
 bin (alphabetical order), then comes the ``other`` bin ('OTHER': levels under 1% and any level
-unseen in the reference; always present, even with count 0), then ``null``.
+unseen in the reference; always present), then ``null``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import pandas as pd
 
 from claims_fraud.features.spec import FeatureSpec
 
-PROFILE_COLUMNS = (
+BIN_COLUMNS = (
     "feature_name",
     "feature_type",
     "bin_index",
@@ -45,14 +47,18 @@ PROFILE_COLUMNS = (
     "lower_bound",
     "upper_bound",
     "level",
-    "reference_count",
-    "reference_share",
 )
 FEATURE_QUANTILES = tuple(i / 10 for i in range(1, 10))
 SCORE_QUANTILES = tuple(i / 20 for i in range(1, 20))
 MIN_LEVEL_SHARE = 0.01
 OTHER_LEVEL = "OTHER"
-BOOLEAN_LEVELS = frozenset({"true", "false"})
+# Where training logs the reference in the classifier's MLflow run (reference_tables reads it).
+REFERENCE_FOLDER = "reference"
+PROFILE_FILE = "reference_profile.csv"
+QUANTILES_FILE = "score_quantiles.csv"
+SCORES_FILE = "scores.parquet"
+TRAINING_WINDOW, VALIDATION_WINDOW = "training", "validation"
+SCORE_COLUMNS = ("claim_id", "scoring_window", "fraud_probability", "is_flagged")
 
 
 # --- bin definitions ----------------------------------------------------------------------------
@@ -113,111 +119,86 @@ def _level_rows(values: pd.Series, boolean: bool) -> list[dict]:
     return [*rows, {**other, "level": OTHER_LEVEL}, _null_row()]
 
 
-def _feature_profile(
-    name: str, feature_type: str, bins: list[dict], values: pd.Series, n_rows: int
-) -> pd.DataFrame:
+def _feature_bins(name: str, feature_type: str, bins: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(bins)
     table.insert(0, "bin_index", np.arange(len(table), dtype="int64"))
     table.insert(0, "feature_type", feature_type)
     table.insert(0, "feature_name", name)
-    assigned = bin_values(values, table)
-    table["reference_count"] = np.bincount(assigned, minlength=len(table)).astype("int64")
-    table["reference_share"] = table["reference_count"] / n_rows
     return table
 
 
-def reference_profile(
+def reference_bins(
     frame: pd.DataFrame,
     spec: FeatureSpec,
     score: np.ndarray | pd.Series | None,
     score_name: str = "fraud_probability",
 ) -> pd.DataFrame:
-    """The long profile table (``PROFILE_COLUMNS``) of every model input of ``spec`` (numeric,
-    then boolean, then categorical, each in spec order) and, when given, of ``score`` (one value
-    per row of ``frame``) as feature ``score_name`` of type 'score'. Rules in the module
-    docstring. ``frame`` may be the raw feature table or a ``feature_matrix`` frame."""
+    """The bins (``BIN_COLUMNS``) of every model input of ``spec`` (numeric, then boolean, then
+    categorical, each in spec order) and, when given, of ``score`` (one value per row of
+    ``frame``) as feature ``score_name`` of type 'score', chosen on ``frame`` (the training
+    window). Rules in the module docstring. ``frame`` may be the raw feature table or a
+    ``feature_matrix`` frame."""
     n_rows = len(frame)
     if n_rows == 0:
-        raise ValueError("reference_profile needs at least one row")
+        raise ValueError("reference_bins needs at least one row")
     missing = [column for column in spec.inputs if column not in frame.columns]
     if missing:
         raise ValueError(f"reference frame is missing column(s): {', '.join(missing)}")
     tables = []
     for column in spec.numeric:
-        values = frame[column]
-        bins = _range_rows(_float_values(values), FEATURE_QUANTILES)
-        tables.append(_feature_profile(column, "numeric", bins, values, n_rows))
+        bins = _range_rows(_float_values(frame[column]), FEATURE_QUANTILES)
+        tables.append(_feature_bins(column, "numeric", bins))
     for column in (*spec.boolean, *spec.categorical):
-        values = frame[column]
-        bins = _level_rows(values, boolean=column in spec.boolean)
-        tables.append(_feature_profile(column, "categorical", bins, values, n_rows))
+        bins = _level_rows(frame[column], boolean=column in spec.boolean)
+        tables.append(_feature_bins(column, "categorical", bins))
     if score is not None:
-        values = pd.Series(np.asarray(score, dtype="float64"), index=frame.index)
+        values = np.asarray(score, dtype="float64")
         if len(values) != n_rows:
             raise ValueError(f"score has {len(values)} values for {n_rows} rows")
-        bins = _range_rows(values.to_numpy(), SCORE_QUANTILES)
-        tables.append(_feature_profile(score_name, "score", bins, values, n_rows))
-    profile = pd.concat(tables, ignore_index=True)[list(PROFILE_COLUMNS)]
-    return profile.astype(
-        {
-            "bin_index": "int64",
-            "lower_bound": "float64",
-            "upper_bound": "float64",
-            "reference_count": "int64",
-            "reference_share": "float64",
-        }
-    )
+        tables.append(_feature_bins(score_name, "score", _range_rows(values, SCORE_QUANTILES)))
+    bins = pd.concat(tables, ignore_index=True)[list(BIN_COLUMNS)]
+    return bins.astype({"bin_index": "int64", "lower_bound": "float64", "upper_bound": "float64"})
 
 
-# --- binning ------------------------------------------------------------------------------------
+# --- the classifier's scores on its windows ----------------------------------------------------
 
 
-def bin_values(values: pd.Series, profile_rows_for_feature: pd.DataFrame) -> np.ndarray:
-    """The ``bin_index`` of each value under one feature's profile rows (int64 array).
+def window_scores(
+    train_claim_ids: pd.Series,
+    train_scores: np.ndarray,
+    valid_claim_ids: pd.Series,
+    valid_scores: np.ndarray,
+    flag_threshold: float,
+) -> pd.DataFrame:
+    """A classifier's scores on its training and validation windows (``SCORE_COLUMNS``), with
+    the flag it gives (probability at or above its threshold): the training window's rows are
+    the reference the SQL counts in the bins (ml_reference_scores), all of them the population
+    the promotion gate's disparate impact is computed on (ml_challenger_scores)."""
+    parts = []
+    for claim_ids, scores, window in (
+        (train_claim_ids, train_scores, TRAINING_WINDOW),
+        (valid_claim_ids, valid_scores, VALIDATION_WINDOW),
+    ):
+        probability = np.asarray(scores, dtype="float64")
+        if len(probability) != len(claim_ids):
+            raise ValueError(
+                f"{window} window: {len(probability)} scores for {len(claim_ids)} claims"
+            )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "claim_id": np.asarray(claim_ids, dtype=object),
+                    "scoring_window": window,
+                    "fraud_probability": probability,
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    frame["is_flagged"] = frame["fraud_probability"] >= flag_threshold
+    return frame.astype({"claim_id": "string", "scoring_window": "string"})
 
-    numeric / score: null or NaN -> the null bin; otherwise the first range bin (by bin_index)
-    whose upper_bound >= v (NaN upper_bound = +inf): right-closed bins, so a value exactly on
-    an edge e_i falls in the bin that ends at e_i. categorical: null -> null bin; the level
-    text equal to a ``level`` bin -> that bin; anything else -> the ``other`` bin.
-    """
-    rows = profile_rows_for_feature.sort_values("bin_index")
-    types = rows["feature_type"].unique()
-    if len(types) != 1 or rows["feature_name"].nunique() != 1:
-        raise ValueError("bin_values needs the profile rows of exactly one feature")
-    null_bins = rows.loc[rows["bin_kind"] == "null", "bin_index"]
-    if len(null_bins) != 1:
-        raise ValueError("profile rows must hold exactly one null bin")
-    null_bin = int(null_bins.iloc[0])
-    if types[0] in ("numeric", "score"):
-        return _bin_range(values, rows, null_bin)
-    if types[0] == "categorical":
-        return _bin_levels(values, rows, null_bin)
-    raise ValueError(f"unknown feature_type {types[0]!r}")
 
-
-def _bin_range(values: pd.Series, rows: pd.DataFrame, null_bin: int) -> np.ndarray:
-    ranges = rows[rows["bin_kind"] == "range"]
-    if ranges.empty or not np.isnan(ranges["upper_bound"].iloc[-1]):
-        raise ValueError("the last range bin must be open-ended (upper_bound NaN)")
-    uppers = ranges["upper_bound"].to_numpy(dtype="float64")[:-1]
-    indices = ranges["bin_index"].to_numpy(dtype="int64")
-    numbers = _float_values(values)
-    # searchsorted 'left' = the first i with uppers[i] >= v; len(uppers) = the open last bin.
-    positions = np.searchsorted(uppers, np.nan_to_num(numbers, nan=0.0), side="left")
-    return np.where(np.isnan(numbers), null_bin, indices[positions]).astype("int64")
-
-
-def _bin_levels(values: pd.Series, rows: pd.DataFrame, null_bin: int) -> np.ndarray:
-    level_rows = rows[rows["bin_kind"] == "level"]
-    other_bins = rows.loc[rows["bin_kind"] == "other", "bin_index"]
-    if len(other_bins) != 1:
-        raise ValueError("categorical profile rows must hold exactly one other bin")
-    by_level = dict(zip(level_rows["level"], level_rows["bin_index"].astype(int), strict=True))
-    boolean = bool(by_level) and set(by_level) <= BOOLEAN_LEVELS
-    levels = _levels(values, boolean)
-    assigned = levels.map(by_level).fillna(int(other_bins.iloc[0]))
-    assigned[levels.isna()] = null_bin
-    return assigned.to_numpy(dtype="int64")
+# --- the score's fine grid ----------------------------------------------------------------------
 
 
 def score_quantile_grid(score: np.ndarray | pd.Series, n: int = 100) -> pd.DataFrame:

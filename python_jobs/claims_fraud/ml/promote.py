@@ -4,11 +4,13 @@ The challenger becomes the champion only when every gate passes:
 1. performance: its PR-AUC on its own validation window (SIU labels) is not worse than the
    current champion's on the same window by more than `promotion_pr_auc_tolerance`
    (or there is no champion yet);
-2. fairness: the disparate impact of its flags, by the definition monitoring uses
-   (mon_disparate_impact: reference groups from the monitoring_reference_groups seed, fail =
-   outside the band and significantly outside it), on every claim up to the end of its
-   validation window: the population the first monitoring run of the new champion sees, so
-   the gate does not pass what monitoring then fails. No group may be `fail`;
+2. fairness: the disparate impact of its flags, computed by the SQL monitoring uses (the macro
+   disparate_impact_by_group behind mon_disparate_impact: reference groups from the
+   monitoring_reference_groups seed, fail = outside the band and significantly outside it), on
+   every claim up to the end of its validation window: the population the first monitoring run
+   of the new champion sees, so the gate does not pass what monitoring then fails. The `train`
+   selector builds it (ml_challenger_scores, then ml_challenger_disparate_impact); the gate reads
+   that table. No group may be `fail`;
 3. data tests: no error-severity data or unit test of the data a challenger is trained on
    (sources, staging, validation, features, the training run) failed in its latest run. Tests of
    the scoring and monitoring models judge the champion being replaced: a drift or fairness
@@ -32,9 +34,8 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from claims_fraud.features.spec import FeatureSpec
 from claims_fraud.ml.evaluate import classification_metrics
-from claims_fraud.ml.fairness import disparate_impact
+from claims_fraud.ml.fairness import challenger_disparate_impact
 from claims_fraud.ml.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -241,46 +242,6 @@ def _pr_auc(model: Any, labelled: pd.DataFrame, budget: float) -> float:
     return float(classification_metrics(labelled["label"], scores, budget)["pr_auc"])
 
 
-def reference_groups_from_seed(seed_rows: pd.DataFrame | None) -> dict[str, str]:
-    """The monitoring_reference_groups seed as {attribute: reference group}."""
-    if seed_rows is None or seed_rows.empty:
-        return {}
-    return {
-        str(attribute): str(group)
-        for attribute, group in zip(
-            seed_rows["attribute_name"], seed_rows["reference_group"], strict=True
-        )
-    }
-
-
-def _disparate_impact_by_attribute(
-    model: Any,
-    window: pd.DataFrame,
-    spec: FeatureSpec,
-    thresholds: dict[str, float],
-    reference_groups: dict[str, str],
-) -> dict[str, pd.DataFrame]:
-    flagged = np.asarray(model.predict(None, window)) >= model.flag_threshold
-    band = (thresholds["disparate_impact_lower"], thresholds["disparate_impact_upper"])
-    results = {}
-    for attribute in spec.protected:
-        groups = window[attribute].astype("string").fillna("unknown")
-        reference = reference_groups.get(attribute)
-        # A seeded reference group absent from the window: the largest group instead (the SQL
-        # reports every group of such a batch insufficient_data; a gate must still judge).
-        if reference is not None and reference not in set(groups):
-            reference = None
-        results[attribute] = disparate_impact(
-            groups,
-            flagged,
-            reference_group=reference,
-            alpha=thresholds["disparate_impact_alpha"],
-            band=band,
-            min_expected=int(thresholds["min_expected_cell_count"]),
-        )
-    return results
-
-
 def run_promotion(
     warehouse: Warehouse, settings: MlflowSettings, decided_at: datetime | None = None
 ) -> PromotionDecision:
@@ -298,16 +259,10 @@ def run_promotion(
     features = warehouse.read("fct_claim_features")
     window = _window(features, start, end)
     labelled = label_claims(window, warehouse.read("stg_claims__siu_investigation"))
-    fairness_window = features.loc[
-        pd.to_datetime(features[DATE_COLUMN]).dt.date <= end
-    ].reset_index(drop=True)
-    try:
-        reference_groups = reference_groups_from_seed(warehouse.read("monitoring_reference_groups"))
-    except TableNotFoundError:
-        reference_groups = {}
 
     challenger_version = str(challenger.version)
     champion_before = str(champion.version) if champion is not None else None
+    fairness = challenger_disparate_impact(warehouse, challenger_version)
     challenger_model = _load(name, challenger_version)
     champion_pr_auc = None
     if champion_before is not None:
@@ -323,16 +278,7 @@ def run_promotion(
             champion_pr_auc,
             thresholds["promotion_pr_auc_tolerance"],
         ),
-        fairness_gate(
-            _disparate_impact_by_attribute(
-                challenger_model,
-                fairness_window,
-                challenger_model.spec,
-                thresholds,
-                reference_groups,
-            ),
-            band,
-        ),
+        fairness_gate(fairness, band),
         data_tests_gate(test_results),
     )
 

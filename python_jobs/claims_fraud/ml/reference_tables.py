@@ -1,10 +1,17 @@
-"""The @champion's reference profile as warehouse tables, for the monitoring SQL.
+"""What training logged beside a classifier, as warehouse tables for the SQL that needs it.
 
-Training logs the profile (bins of every model input and of the score on the training window)
-and a fine grid of score quantiles as artifacts of the classifier's MLflow run. The dbt models
-`ml_reference_profile` and `ml_reference_score_quantiles` copy them for the current champion,
-keyed by model version, so a batch is always compared with the reference of the model that
-scored it.
+Training logs with each classifier's MLflow run (folder ``reference/``) the bins of the
+monitoring reference profile (every model input and the score, chosen on the training window),
+a fine grid of score quantiles, and the classifier's scores on every claim of its training and
+validation windows (``scores.parquet``: claim_id, scoring_window, fraud_probability,
+is_flagged). The dbt Python models copy them, keyed by model version:
+
+- ``ml_reference_bins``, ``ml_reference_scores`` (training window) and
+  ``ml_reference_score_quantiles`` for the current @champion: ``ml_reference_profile`` (SQL)
+  counts the training window in the bins, so a batch is always compared with the reference of
+  the model that scored it, binned by the same SQL;
+- ``ml_challenger_scores`` for the current @challenger: ``ml_challenger_disparate_impact`` (SQL)
+  computes the disparate impact of its flags that the promotion gate reads.
 """
 
 from __future__ import annotations
@@ -16,17 +23,24 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
+from claims_fraud.ml.profile import (
+    BIN_COLUMNS,
+    PROFILE_FILE,
+    QUANTILES_FILE,
+    REFERENCE_FOLDER,
+    SCORE_COLUMNS,
+    SCORES_FILE,
+    TRAINING_WINDOW,
+)
 from claims_fraud.ml.tracking import (
+    CHALLENGER,
     CHAMPION,
     BrokenModelError,
     MlflowSettings,
     require_version_by_alias,
 )
 
-REFERENCE_FOLDER = "reference"
-PROFILE_FILE = "reference_profile.csv"
-QUANTILES_FILE = "score_quantiles.csv"
-REFERENCE_FILES = (PROFILE_FILE, QUANTILES_FILE)
+REFERENCE_FILES = (PROFILE_FILE, QUANTILES_FILE, SCORES_FILE)
 
 
 def read_reference(
@@ -37,8 +51,13 @@ def read_reference(
     path = f"{REFERENCE_FOLDER}/{file_name}"
     try:
         local = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=path)
-        frame = pd.read_csv(local, dtype={"level": "string"}, keep_default_na=False, na_values=[""])
-    # A missing file (MlflowException, OSError) or an unreadable one (pandas' ValueErrors).
+        if file_name.endswith(".parquet"):
+            frame = pd.read_parquet(local)
+        else:
+            frame = pd.read_csv(
+                local, dtype={"level": "string"}, keep_default_na=False, na_values=[""]
+            )
+    # A missing file (MlflowException, OSError) or an unreadable one (pandas' and pyarrow's).
     except Exception as exc:
         raise _broken_reference(client, version, alias, path, exc) from exc
     if frame.empty:
@@ -69,22 +88,42 @@ def _broken_reference(
     )
 
 
-def champion_reference(settings: MlflowSettings, file_name: str) -> pd.DataFrame:
-    """One reference artifact of the @champion classifier's run, with its model coordinates."""
+def reference_of(settings: MlflowSettings, alias: str, file_name: str) -> pd.DataFrame:
+    """One reference artifact of the classifier's run that ``alias`` points at, with its model
+    coordinates (model_name, model_version, run_id) in front."""
     client = settings.activate()
-    version = require_version_by_alias(client, settings.classifier_name, CHAMPION)
-    frame = read_reference(client, version, file_name)
+    version = require_version_by_alias(client, settings.classifier_name, alias)
+    frame = read_reference(client, version, file_name, alias)
     frame.insert(0, "run_id", str(version.run_id))
     frame.insert(0, "model_version", str(version.version))
     frame.insert(0, "model_name", settings.classifier_name)
     return frame
 
 
-def reference_profile_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
-    settings = MlflowSettings.from_mapping(dict(meta or {}).get("mlflow") or {})
-    return champion_reference(settings, PROFILE_FILE)
+def _settings(meta: dict[str, Any] | None) -> MlflowSettings:
+    return MlflowSettings.from_mapping(dict(meta or {}).get("mlflow") or {})
+
+
+def reference_bins_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
+    """ml_reference_bins: the @champion's bins (``BIN_COLUMNS``)."""
+    frame = reference_of(_settings(meta), CHAMPION, PROFILE_FILE)
+    return frame[["model_name", "model_version", "run_id", *BIN_COLUMNS]]
+
+
+def reference_scores_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
+    """ml_reference_scores: the @champion's scores on its training window."""
+    frame = reference_of(_settings(meta), CHAMPION, SCORES_FILE)
+    frame = frame[frame["scoring_window"] == TRAINING_WINDOW]
+    return frame[["model_name", "model_version", "run_id", "claim_id", "fraud_probability"]]
 
 
 def score_quantiles_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
-    settings = MlflowSettings.from_mapping(dict(meta or {}).get("mlflow") or {})
-    return champion_reference(settings, QUANTILES_FILE)
+    """ml_reference_score_quantiles: the @champion's fine grid of score quantiles."""
+    return reference_of(_settings(meta), CHAMPION, QUANTILES_FILE)
+
+
+def challenger_scores_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
+    """ml_challenger_scores: the @challenger's scores and flags on its training and validation
+    windows (every claim up to the end of its validation window)."""
+    frame = reference_of(_settings(meta), CHALLENGER, SCORES_FILE)
+    return frame[["model_name", "model_version", "run_id", *SCORE_COLUMNS]].reset_index(drop=True)

@@ -38,7 +38,16 @@ from claims_fraud.ml.evaluate import (
     per_scheme_recall,
 )
 from claims_fraud.ml.mlflow_models import AnomalyScorer, FraudClassifier
-from claims_fraud.ml.profile import reference_profile, score_quantile_grid
+from claims_fraud.ml.profile import (
+    PROFILE_FILE,
+    QUANTILES_FILE,
+    REFERENCE_FOLDER,
+    SCORE_COLUMNS,
+    SCORES_FILE,
+    reference_bins,
+    score_quantile_grid,
+    window_scores,
+)
 from claims_fraud.ml.tracking import CHALLENGER, MlflowSettings
 from claims_fraud.ml.train import (
     Split,
@@ -211,15 +220,28 @@ def _log_common(
 def _log_profile(
     frame: pd.DataFrame, spec: FeatureSpec, score: np.ndarray, score_name: str
 ) -> None:
-    """The monitoring reference: bins of every input and of the score on the training window."""
-    profile = reference_profile(frame, spec, score, score_name=score_name)
+    """The monitoring reference: the bins of every input and of the score, chosen on the training
+    window (ml_reference_profile counts the window in them, in SQL), and the score's fine grid."""
+    profile = reference_bins(frame, spec, score, score_name=score_name)
     grid = score_quantile_grid(score)
-    mlflow.log_table(profile, artifact_file="reference/reference_profile.json")
-    mlflow.log_table(grid, artifact_file="reference/score_quantiles.json")
+    mlflow.log_table(profile, artifact_file=f"{REFERENCE_FOLDER}/reference_profile.json")
+    mlflow.log_table(grid, artifact_file=f"{REFERENCE_FOLDER}/score_quantiles.json")
     with tempfile.TemporaryDirectory() as folder:
-        profile.to_csv(Path(folder) / "reference_profile.csv", index=False)
-        grid.to_csv(Path(folder) / "score_quantiles.csv", index=False)
-        mlflow.log_artifacts(folder, artifact_path="reference")
+        profile.to_csv(Path(folder) / PROFILE_FILE, index=False)
+        grid.to_csv(Path(folder) / QUANTILES_FILE, index=False)
+        mlflow.log_artifacts(folder, artifact_path=REFERENCE_FOLDER)
+
+
+def log_window_scores(scores: pd.DataFrame) -> None:
+    """Log a classifier's ``window_scores`` with the active MLflow run
+    (``reference/scores.parquet``), where ml_reference_scores and ml_challenger_scores read them."""
+    missing = [column for column in SCORE_COLUMNS if column not in scores.columns]
+    if missing:
+        raise ValueError(f"window scores lack column(s) {', '.join(missing)}")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / SCORES_FILE
+        scores[list(SCORE_COLUMNS)].to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=REFERENCE_FOLDER)
 
 
 def _log_and_register(wrapper: Any, model_name: str, example: pd.DataFrame) -> str:
@@ -338,6 +360,17 @@ def train_and_register(
             mlflow.log_metric("train_seconds", candidate.train_seconds)
             train_scores = predict_probability(candidate.flavour, candidate.model, train_matrix)
             _log_profile(train_window, spec, train_scores, "fraud_probability")
+            # The reference window's scores (ml_reference_scores) and every claim up to the end
+            # of the validation window with its flag (the gate's ml_challenger_disparate_impact).
+            log_window_scores(
+                window_scores(
+                    train_window["claim_id"],
+                    train_scores,
+                    valid_window["claim_id"],
+                    valid_scores,
+                    threshold,
+                )
+            )
             wrapper = FraudClassifier(candidate.flavour, candidate.model, spec, threshold, budget)
             version = _log_and_register(wrapper, settings.mlflow.classifier_name, example)
         client.set_model_version_tag(

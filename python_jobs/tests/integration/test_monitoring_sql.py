@@ -1,10 +1,12 @@
 """The monitoring SQL, run for real by dbt on DuckDB, against an independent numpy/scipy
 computation of the same definitions (tests/monitoring_oracle.py): agreement within 1e-9.
 
-The inputs are random, built here: a reference frame profiled with ``claims_fraud.ml.profile``
-(as training does), then scoring batches with ties on bin edges, outliers, nulls, NaN, an
-unseen category, an all-null feature, a drifted batch, a batch scored by a model version
-without a reference profile and an empty batch.
+The inputs are random, built here: a reference frame whose bins ``claims_fraud.ml.profile``
+chooses (as training does) and whose counts the SQL makes (ml_reference_profile, from the bins,
+the reference scores and the reference claims' features), then scoring batches with ties on bin
+edges, outliers, nulls, NaN, an unseen category, an all-null feature, a drifted batch, a batch
+scored by a model version without a reference profile and an empty batch; and a challenger's
+scores (ml_challenger_scores) for the promotion gate's disparate impact.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ import pytest
 from harness import DbtProject, make_project
 from monitoring_oracle import (
     VolumeRules,
+    disparate_impact,
     flag_rate_test,
     ks_on_grid,
     psi_bins,
     psi_verdict,
+    reference_counts,
     volume_verdicts,
 )
 
 from claims_fraud.features.spec import FeatureSpec, load_feature_spec
-from claims_fraud.ml.fairness import disparate_impact
-from claims_fraud.ml.profile import reference_profile, score_quantile_grid
+from claims_fraud.ml.profile import reference_bins, score_quantile_grid
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +44,8 @@ LEVEL_P = (0.4, 0.3, 0.2, 0.095, 0.005)  # 'rare' is under 1%: pooled into OTHER
 REGIONS = ("Midwest", "Northeast", "South", "West")
 BATCHES = [f"b{i}" for i in range(1, 9)]
 DRIFTED, ALL_NULL_BATCH, NO_PROFILE_BATCH, EMPTY_BATCH = "b6", "b8", "b9", "b_empty"
+CHALLENGER_BATCH, CHALLENGER_VERSION = "b5", "7"  # the challenger's population: b5's claims
+MODEL = {"model_name": "claims_fraud_classifier", "model_version": "1", "run_id": "run-1"}
 ALL_NULL_FEATURE = "days_to_payment"
 
 
@@ -79,10 +84,12 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
     spec = load_feature_spec()
     reference = _features(spec, 5000, rng)
     reference_score = rng.beta(2, 8, len(reference))
-    profile = reference_profile(reference, spec, reference_score)
-    profile.insert(0, "run_id", "run-1")
-    profile.insert(0, "model_version", "1")
-    profile.insert(0, "model_name", "claims_fraud_classifier")
+    bins = reference_bins(reference, spec, reference_score)
+    reference.insert(0, "claim_id", [f"ref-{j}" for j in range(len(reference))])
+    # what ml_reference_profile must hold: the bins, counted by the oracle
+    profile = reference_counts(reference, bins, reference_score)
+    bins = bins.assign(**MODEL)
+    reference_scores = reference[["claim_id"]].assign(fraud_probability=reference_score, **MODEL)
     grid = score_quantile_grid(reference_score)
     grid.insert(0, "run_id", "run-1")
     grid.insert(0, "model_version", "1")
@@ -114,8 +121,15 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
             )
         )
         features.append(frame)
-    features_frame = pd.concat(features, ignore_index=True)
+    features_frame = pd.concat([*features, reference], ignore_index=True)
     scores_frame = pd.concat(scores, ignore_index=True)
+    in_batch = scores_frame["batch_id"] == CHALLENGER_BATCH
+    challenger = scores_frame.loc[in_batch, ["claim_id", "fraud_probability", "is_flagged"]].assign(
+        model_name="claims_fraud_classifier",
+        model_version=CHALLENGER_VERSION,
+        run_id="run-7",
+        scoring_window="validation",
+    )
 
     root = tmp_path_factory.mktemp("monitoring_sql")
     project = make_project(root, root / "raw")
@@ -123,8 +137,10 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
         for schema, name, frame in (
             ("main_features", "fct_claim_features", features_frame),
             ("main_ml", "fraud_scores", scores_frame),
-            ("main_ml", "ml_reference_profile", profile),
+            ("main_ml", "ml_reference_bins", bins),
+            ("main_ml", "ml_reference_scores", reference_scores),
             ("main_ml", "ml_reference_score_quantiles", grid),
+            ("main_ml", "ml_challenger_scores", challenger),
         ):
             con.execute(f"create schema if not exists {schema}")
             con.register("frame", frame)
@@ -134,6 +150,8 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
     project.dbt(
         "run",
         "--select",
+        "ml_reference_profile",
+        "ml_challenger_disparate_impact",
         "path:models/monitoring",
         "--vars",
         f"{{scoring_batch_id: {EMPTY_BATCH}}}",
@@ -146,6 +164,11 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "features": features_frame,
         "scores": scores_frame,
     }
+
+
+def _ml_table(project: DbtProject, name: str) -> pd.DataFrame:
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as con:
+        return con.execute(f"select * from main_ml.{name}").df()
 
 
 def _table(project: DbtProject, name: str) -> pd.DataFrame:
@@ -167,6 +190,25 @@ def _batch_values(data: dict, batch: str, column: str) -> pd.Series:
     claims = scores.loc[scores["batch_id"] == batch, ["claim_id", "fraud_probability"]]
     merged = claims.merge(data["features"], on="claim_id", how="left")
     return merged[column]
+
+
+def test_reference_profile_counts_agree_with_numpy(monitored: dict) -> None:
+    """ml_reference_profile counts the reference claims in the bins training chose, by the
+    binning macro the batches are counted with (feature_bin_counts)."""
+    expected = monitored["profile"].set_index(["feature_name", "bin_index"]).sort_index()
+    actual = _ml_table(monitored["project"], "ml_reference_profile")
+    actual = actual.set_index(["feature_name", "bin_index"]).sort_index()
+    assert actual.index.tolist() == expected.index.tolist()
+    assert set(actual["model_version"]) == {"1"}
+    assert actual["reference_count"].tolist() == expected["reference_count"].tolist()
+    assert actual["bin_kind"].tolist() == expected["bin_kind"].tolist()
+    diff = np.abs(actual["reference_share"].to_numpy() - expected["reference_share"].to_numpy())
+    assert diff.max() <= TOLERANCE
+    shares = actual.groupby(level="feature_name")["reference_share"].sum()
+    assert ((shares - 1).abs() <= TOLERANCE).all()
+    # the fixture's edge cases reach the reference too: nulls, the pooled rare level
+    assert (actual.loc[actual["bin_kind"] == "null", "reference_count"] > 0).any()
+    assert (actual.loc[actual["bin_kind"] == "other", "reference_count"] > 0).any()
 
 
 def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
@@ -246,7 +288,7 @@ def test_score_distribution_agrees_with_numpy(monitored: dict) -> None:
     assert table.loc[EMPTY_BATCH, "n"] == 0
 
 
-def test_disparate_impact_agrees_with_the_python_twin(monitored: dict) -> None:
+def test_disparate_impact_agrees_with_the_numpy_oracle(monitored: dict) -> None:
     table = _table(monitored["project"], "mon_disparate_impact")
     scores, features = monitored["scores"], monitored["features"]
     for batch in BATCHES:
@@ -285,6 +327,26 @@ def test_disparate_impact_agrees_with_the_python_twin(monitored: dict) -> None:
     empty = table[table["batch_id"] == EMPTY_BATCH]
     assert len(empty) == 3
     assert set(empty["status"]) == {"insufficient_data"}
+
+
+def test_the_gates_disparate_impact_is_the_monitoring_sql(monitored: dict) -> None:
+    """ml_challenger_disparate_impact (what the promotion gate reads) on batch b5's claims
+    equals mon_disparate_impact's rows of b5, to the last bit: one macro computes both."""
+    gate = _ml_table(monitored["project"], "ml_challenger_disparate_impact")
+    batch = _table(monitored["project"], "mon_disparate_impact")
+    batch = batch[batch["batch_id"] == CHALLENGER_BATCH]
+    assert set(gate["model_version"]) == {CHALLENGER_VERSION}
+    columns = [
+        column
+        for column in batch.columns
+        if column not in ("batch_id", "model_version", "scored_at")
+    ]
+    keys = ["attribute_name", "group_name"]
+    gate = gate[columns].sort_values(keys).reset_index(drop=True)
+    batch = batch[columns].sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(gate, batch, check_dtype=False, rtol=0, atol=0)
+    statuses = gate.set_index(keys)["status"]
+    assert statuses.loc[("member_region", "West")] == "fail"  # what fails the gate
 
 
 def test_volume_agrees_with_numpy(monitored: dict) -> None:

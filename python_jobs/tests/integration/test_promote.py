@@ -1,22 +1,31 @@
-"""The champion/challenger gate with a real MLflow registry and the real feature table."""
+"""The champion/challenger gate with a real MLflow registry, the real feature table and the
+disparate impact dbt computes for the challenger (ml_challenger_disparate_impact)."""
 
 from __future__ import annotations
 
+import math
 import shutil
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from harness import DbtProject
+from harness import DbtProject, copy_trained_state, make_project
 from mlflow.pyfunc import PythonModel
+from monitoring_oracle import disparate_impact
 
 from claims_fraud.cli.main import main as cli_main
 from claims_fraud.features.spec import load_feature_spec
+from claims_fraud.ml.fairness import CHALLENGER_DI_TABLE
+from claims_fraud.ml.profile import window_scores
 from claims_fraud.ml.promote import data_tests_gate, performance_gate, run_promotion
 from claims_fraud.ml.tracking import CHALLENGER, CHAMPION, MlflowSettings, version_by_alias
+from claims_fraud.ml.training_job import DATE_COLUMN, log_window_scores, thresholds_from_seed
 from claims_fraud.warehouse.connections import DuckDBWarehouse
+
+TOLERANCE = 1e-9
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +57,29 @@ class RegionScorer(PythonModel):
 
 
 def _register_challenger(
-    settings: MlflowSettings, model: PythonModel, window: tuple[str, str]
+    settings: MlflowSettings, model: PythonModel, window: tuple[str, str], features: pd.DataFrame
 ) -> str:
+    """Register `model` as @challenger with its validation window and, as training does, its
+    scores on every claim up to the end of the window (reference/scores.parquet)."""
     client = settings.activate()
+    days = pd.to_datetime(features[DATE_COLUMN]).dt.date
+    start, end = date.fromisoformat(window[0]), date.fromisoformat(window[1])
+    train, valid = features[days < start], features[(days >= start) & (days <= end)]
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=model,
             registered_model_name=settings.classifier_name,
             pip_requirements=["mlflow"],
+        )
+        log_window_scores(
+            window_scores(
+                train["claim_id"],
+                model.predict(None, train),
+                valid["claim_id"],
+                model.predict(None, valid),
+                model.flag_threshold,
+            )
         )
     version = str(info.registered_model_version)
     client.set_registered_model_alias(settings.classifier_name, CHALLENGER, version)
@@ -66,24 +89,34 @@ def _register_challenger(
 
 
 def _copy_state(
-    project: DbtProject, tmp_path, with_mlflow: bool
-) -> tuple[DuckDBWarehouse, MlflowSettings]:
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(project.duckdb_path, db)
-    mlflow_dir = tmp_path / "mlflow"
+    project: DbtProject, tmp_path: Path, with_mlflow: bool
+) -> tuple[DbtProject, DuckDBWarehouse, MlflowSettings]:
+    """The trained project's DuckDB file, and its MLflow store or an empty one."""
     if with_mlflow:
-        shutil.copytree(project.mlflow_dir, mlflow_dir)
-    return DuckDBWarehouse(db), MlflowSettings.local(mlflow_dir)
+        copy = copy_trained_state(project, tmp_path / "state")
+    else:
+        copy = make_project(tmp_path / "state", project.raw_dir)
+        shutil.copy(project.duckdb_path, copy.duckdb_path)
+    return copy, DuckDBWarehouse(copy.duckdb_path), MlflowSettings.local(copy.mlflow_dir)
+
+
+def _build_challenger_tables(project: DbtProject) -> None:
+    """What the train selector builds after training: the challenger's scores and their
+    disparate impact, which the gate reads."""
+    project.dbt("build", "--select", "ml_challenger_scores", CHALLENGER_DI_TABLE)
 
 
 def test_a_worse_challenger_is_rejected_and_the_champion_stays(
     trained_project: DbtProject, tmp_path
 ) -> None:
-    warehouse, settings = _copy_state(trained_project, tmp_path, with_mlflow=True)
+    project, warehouse, settings = _copy_state(trained_project, tmp_path, with_mlflow=True)
     client = settings.activate()
     champion = client.get_model_version_by_alias(settings.classifier_name, CHAMPION)
     window = (champion.tags["validation_start"], champion.tags["validation_end"])
-    version = _register_challenger(settings, RandomScorer(load_feature_spec(), 0.95), window)
+    features = warehouse.read("fct_claim_features")
+    model = RandomScorer(load_feature_spec(), 0.95)
+    version = _register_challenger(settings, model, window, features)
+    _build_challenger_tables(project)
 
     decision = run_promotion(warehouse, settings)
 
@@ -102,11 +135,12 @@ def test_a_worse_challenger_is_rejected_and_the_champion_stays(
 def test_an_unfair_challenger_is_never_promoted_even_without_a_champion(
     trained_project: DbtProject, tmp_path
 ) -> None:
-    warehouse, settings = _copy_state(trained_project, tmp_path, with_mlflow=False)
+    project, warehouse, settings = _copy_state(trained_project, tmp_path, with_mlflow=False)
     features = warehouse.read("fct_claim_features")
     days = pd.to_datetime(features["claim_start_date"])
     window = (days.min().date().isoformat(), days.max().date().isoformat())
-    _register_challenger(settings, RegionScorer(load_feature_spec(), 0.1), window)
+    _register_challenger(settings, RegionScorer(load_feature_spec(), 0.1), window, features)
+    _build_challenger_tables(project)
 
     decision = run_promotion(warehouse, settings)
 
@@ -119,6 +153,79 @@ def test_an_unfair_challenger_is_never_promoted_even_without_a_champion(
     assert "fail" in statuses.values()
     assert not decision.promoted
     assert version_by_alias(settings.activate(), settings.classifier_name, CHAMPION) is None
+
+
+def test_the_gate_reads_the_disparate_impact_the_challenger_was_built_for(
+    trained_project: DbtProject, tmp_path, capsys
+) -> None:
+    """A new @challenger without its ml_challenger_disparate_impact rows (the train selector
+    not rerun): promote stops, naming the table and the command, and records nothing."""
+    project, warehouse, settings = _copy_state(trained_project, tmp_path, with_mlflow=True)
+    client = settings.activate()
+    champion = client.get_model_version_by_alias(settings.classifier_name, CHAMPION)
+    window = (champion.tags["validation_start"], champion.tags["validation_end"])
+    features = warehouse.read("fct_claim_features")
+    version = _register_challenger(
+        settings, RandomScorer(load_feature_spec(), 0.95), window, features
+    )
+    decisions_before = len(warehouse.read("ml_promotion_decisions"))
+
+    exit_code = cli_main(
+        ["promote", "--duckdb", str(project.duckdb_path), "--mlflow-dir", str(project.mlflow_dir)]
+    )
+
+    assert exit_code == 2
+    error = capsys.readouterr().err
+    assert f"{CHALLENGER_DI_TABLE} has no rows for @challenger v{version}" in error
+    assert "dbt build --selector train" in error
+    assert len(warehouse.read("ml_promotion_decisions")) == decisions_before
+    after = client.get_model_version_by_alias(settings.classifier_name, CHAMPION)
+    assert str(after.version) == str(champion.version)
+
+
+def test_the_gates_disparate_impact_agrees_with_the_numpy_oracle(
+    trained_project: DbtProject,
+) -> None:
+    """The trained challenger's ml_challenger_disparate_impact (SQL) against the oracle on what
+    the gate used to compute in Python: the challenger's flags on every claim up to the end of
+    its validation window, reference groups from the seed."""
+    warehouse = DuckDBWarehouse(trained_project.duckdb_path)
+    table = warehouse.read(CHALLENGER_DI_TABLE)
+    settings = MlflowSettings.local(trained_project.mlflow_dir)
+    client = settings.activate()
+    version = client.get_model_version(settings.classifier_name, table["model_version"].iloc[0])
+    model = mlflow.pyfunc.load_model(
+        f"models:/{settings.classifier_name}/{version.version}"
+    ).unwrap_python_model()
+    features = warehouse.read("fct_claim_features")
+    end = date.fromisoformat(version.tags["validation_end"])
+    claims = features[pd.to_datetime(features[DATE_COLUMN]).dt.date <= end]
+    flagged = np.asarray(model.predict(None, claims)) >= model.flag_threshold
+    thresholds = thresholds_from_seed(warehouse.read("monitoring_thresholds"))
+    seeded = warehouse.read("monitoring_reference_groups")
+    references = dict(zip(seeded["attribute_name"], seeded["reference_group"], strict=True))
+    assert set(table["attribute_name"]) == set(model.spec.protected)
+    for attribute in model.spec.protected:
+        expected = disparate_impact(
+            claims[attribute],
+            flagged,
+            reference_group=references.get(attribute),
+            alpha=thresholds["disparate_impact_alpha"],
+            band=(thresholds["disparate_impact_lower"], thresholds["disparate_impact_upper"]),
+            min_expected=thresholds["min_expected_cell_count"],
+        ).set_index("group")
+        actual = table[table["attribute_name"] == attribute].set_index("group_name")
+        assert sorted(actual.index) == sorted(expected.index), attribute
+        for group, row in expected.iterrows():
+            got = actual.loc[group]
+            assert got["status"] == row["status"], f"{attribute} {group}"
+            assert (got["n"], got["flagged"]) == (row["n"], row["flagged"])
+            for column in ("disparate_impact", "p_adjusted", "p_outside_band_adjusted"):
+                value = row[column]
+                if math.isnan(value) or math.isinf(value):
+                    assert pd.isna(got[column]), f"{attribute} {group} {column}"
+                else:
+                    assert abs(got[column] - value) <= TOLERANCE, f"{attribute} {group} {column}"
 
 
 def test_promote_without_a_challenger_fails_clearly(
