@@ -618,8 +618,10 @@ def test_python_models_on_databricks_install_this_wheel(tmp_path: Path) -> None:
     ]
     assert {n["name"] for n in python_models} == {
         "ml_training_runs",
+        "ml_challenger_scores",
         "fraud_scores",
-        "ml_reference_profile",
+        "ml_reference_bins",
+        "ml_reference_scores",
         "ml_reference_score_quantiles",
     }
     wheel = (

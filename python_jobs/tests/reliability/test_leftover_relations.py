@@ -1,11 +1,11 @@
 """Repeated incremental runs leave no temporary relations in the DuckDB file.
 
 dbt-duckdb writes the temp table of an incremental Python model (fraud_scores,
-ml_reference_profile, ml_reference_score_quantiles) as a real table and, taking it for a
-connection-local temporary one, never dropped it: every `dbt build --selector score` left a
-full copy of its rows behind and the file grew. macros/adapters/duckdb/ makes the
-materialization drop it, and drops those of earlier (or failed) runs. SQL incremental models
-(fct_claim_features, mon_*) use true temporary tables; the override must not change that.
+ml_reference_score_quantiles) as a real table and, taking it for a connection-local temporary
+one, never dropped it: every `dbt build --selector score` left a full copy of its rows behind
+and the file grew. macros/adapters/duckdb/ makes the materialization drop it, and drops those of
+earlier (or failed) runs. SQL incremental models (fct_claim_features, ml_reference_profile,
+mon_*) use true temporary tables; the override must not change that.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 from harness import DbtProject, copy_trained_state
 
-SCORE_MODELS = ("fraud_scores", "ml_reference_profile", "ml_reference_score_quantiles")
+SCORE_MODELS = ("fraud_scores", "ml_reference_score_quantiles")
 SQL_INCREMENTAL = "fct_claim_features path:models/monitoring"
 
 

@@ -11,15 +11,18 @@ Runs, from scratch under ``.local/spark/`` (or ``--dir``):
    compiles them for the ``spark`` target and this check executes the compiled code the way
    the Databricks materialization does (``model(dbtObj(spark.table), spark)``, the pandas
    result converted as dbt-databricks converts it, saved as the model's table): training on
-   the Spark feature table, the promotion gate (``claims-fraud promote --warehouse spark``),
-   scoring and the reference tables; then ``dbt build --selector monitor`` on those scores,
-   and ``claims-fraud alerts`` / ``report`` with ``--warehouse spark``;
-4. monitoring: the inputs the Python models write (fraud_scores, ml_reference_profile,
-   ml_reference_score_quantiles) and fct_claim_features are built from a random fixture
-   (as in python_jobs/tests/integration/test_monitoring_sql.py) and written both to Spark
-   and to a DuckDB file; the monitoring models, their data and unit tests then run on both
-   targets: every node has the same outcome on both, and every column of every monitoring
-   table is compared: numbers within 1e-9, everything else exactly.
+   the Spark feature table and the challenger's scores, then (dbt on Spark) the disparate
+   impact the gate reads, the promotion gate (``claims-fraud promote --warehouse spark``),
+   scoring and the reference tables, then (dbt on Spark) the reference profile; then ``dbt
+   build --selector monitor`` on those scores, and ``claims-fraud alerts`` / ``report`` with
+   ``--warehouse spark``;
+4. monitoring: the inputs the Python models write (fraud_scores, ml_reference_bins,
+   ml_reference_scores, ml_reference_score_quantiles) and fct_claim_features are built from a
+   random fixture (as in python_jobs/tests/integration/test_monitoring_sql.py) and written
+   both to Spark and to a DuckDB file; the reference profile (SQL), the monitoring models,
+   their data and unit tests then run on both targets: every node has the same outcome on
+   both, and every column of every monitoring table is compared: numbers within 1e-9,
+   everything else exactly.
 
 Exits non-zero on any failure and prints a summary of the steps and their durations.
 """
@@ -239,7 +242,8 @@ ALL_NULL_FEATURE = "days_to_payment"
 MONITORING_INPUTS = {
     "fct_claim_features": "features",
     "fraud_scores": "ml",
-    "ml_reference_profile": "ml",
+    "ml_reference_bins": "ml",
+    "ml_reference_scores": "ml",
     "ml_reference_score_quantiles": "ml",
 }
 
@@ -275,15 +279,17 @@ def monitoring_fixture(seed: int = 2026) -> dict[str, pd.DataFrame]:
     """Random reference profile and scored batches (ties, outliers, nulls, NaN, an unseen
     level, an all-null feature, a drifted batch, a model version without a profile)."""
     from claims_fraud.features.spec import load_feature_spec
-    from claims_fraud.ml.profile import reference_profile, score_quantile_grid
+    from claims_fraud.ml.profile import reference_bins, score_quantile_grid
 
     rng = np.random.default_rng(seed)
     spec = load_feature_spec()
     reference = _features(spec, 5000, rng)
     reference_score = rng.beta(2, 8, len(reference))
-    profile = reference_profile(reference, spec, reference_score)
+    bins = reference_bins(reference, spec, reference_score)
     grid = score_quantile_grid(reference_score)
-    for frame in (profile, grid):
+    reference.insert(0, "claim_id", [f"ref-{j}" for j in range(len(reference))])
+    reference_scores = reference[["claim_id"]].assign(fraud_probability=reference_score)
+    for frame in (bins, grid, reference_scores):
         frame.insert(0, "run_id", "run-1")
         frame.insert(0, "model_version", "1")
         frame.insert(0, "model_name", "claims_fraud_classifier")
@@ -315,9 +321,10 @@ def monitoring_fixture(seed: int = 2026) -> dict[str, pd.DataFrame]:
         )
         features.append(frame)
     return {
-        "fct_claim_features": pd.concat(features, ignore_index=True),
+        "fct_claim_features": pd.concat([*features, reference], ignore_index=True),
         "fraud_scores": pd.concat(scores, ignore_index=True),
-        "ml_reference_profile": profile,
+        "ml_reference_bins": bins,
+        "ml_reference_scores": reference_scores,
         "ml_reference_score_quantiles": grid,
     }
 
@@ -447,8 +454,16 @@ def compare_tables(duck: pd.DataFrame, spark: pd.DataFrame, name: str) -> list[s
 # ---- 3. the dbt Python models on Spark ------------------------------------------------------
 
 # In dependency order; the promotion gate runs between training and scoring, as in the bundle.
-TRAINING_MODELS = ("ml_training_runs",)
-SCORING_MODELS = ("fraud_scores", "ml_reference_profile", "ml_reference_score_quantiles")
+TRAINING_MODELS = ("ml_training_runs", "ml_challenger_scores")
+SCORING_MODELS = (
+    "fraud_scores",
+    "ml_reference_bins",
+    "ml_reference_scores",
+    "ml_reference_score_quantiles",
+)
+# The SQL models after each, built by dbt on Spark: what the gate reads, the reference profile.
+AFTER_TRAINING = ("build", "--select", "ml_challenger_disparate_impact")
+AFTER_SCORING = ("build", "--select", "ml_reference_profile")
 
 
 def to_spark_frame(spark, df):
@@ -494,15 +509,18 @@ def run_compiled_python_model(spark, compiled: Path) -> tuple[str, int]:
     return table, spark.table(table).count()
 
 
-def run_python_models(spark, spark_dir: Path) -> None:
+def run_python_models(spark, spark_dir: Path, stage: str) -> None:
+    """stage train: the training models; score: the promotion gate, then the scoring models."""
     from claims_fraud.cli.main import main as cli_main
 
     compiled = spark_dir / "dbt_python" / "target" / "compiled" / "claims_fraud" / "models" / "ml"
     warehouse_args = ["--warehouse", "spark", "--catalog", "spark_catalog"]
     warehouse_args += ["--schema", SPARK_SCHEMA, "--mlflow-dir", str(spark_dir / "mlflow")]
-    for name in TRAINING_MODELS:
-        table, rows = run_compiled_python_model(spark, compiled / f"{name}.py")
-        print(f"python model {name}: {rows} rows in {table}", flush=True)
+    if stage == "train":
+        for name in TRAINING_MODELS:
+            table, rows = run_compiled_python_model(spark, compiled / f"{name}.py")
+            print(f"python model {name}: {rows} rows in {table}", flush=True)
+        return
     code = cli_main(["promote", *warehouse_args])
     if code != 0:
         raise SystemExit(f"claims-fraud promote --warehouse spark exited {code}")
@@ -569,8 +587,8 @@ def _spark_action(action: str, spark_dir: Path) -> None:
             write_monitoring_inputs_spark(spark, spark_dir / "monitoring" / "inputs")
         elif action == "dump-monitoring":
             dump_monitoring_spark(spark, spark_dir / "monitoring" / "spark_out")
-        elif action == "python-models":
-            run_python_models(spark, spark_dir)
+        elif action in ("python-train", "python-score"):
+            run_python_models(spark, spark_dir, action.removeprefix("python-"))
         elif action == "alerts-report":
             run_alerts_and_report(spark_dir)
         else:
@@ -646,14 +664,34 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
         env = dbt_env(spark_dir, "spark", spark_dir / "dbt_python")
         # The compiled models carry the MLflow store in their config; promote reads the same.
         env["CLAIMS_FRAUD_MLFLOW_DIR"] = str(spark_dir / "mlflow")
-        ok = _timed(
-            report,
-            "dbt compile the Python models (spark)",
-            lambda: run_dbt(["compile", "--select", "path:models/ml"], env, logs / "compile.log"),
-        ) and _timed(
-            report,
-            "Python models on Spark: train, promote, score",
-            lambda: _run_spark_action("python-models", spark_dir, logs / "python_models.log"),
+        ok = (
+            _timed(
+                report,
+                "dbt compile the Python models (spark)",
+                lambda: run_dbt(
+                    ["compile", "--select", "path:models/ml"], env, logs / "compile.log"
+                ),
+            )
+            and _timed(
+                report,
+                "Python models on Spark: train",
+                lambda: _run_spark_action("python-train", spark_dir, logs / "python_train.log"),
+            )
+            and _timed(
+                report,
+                "dbt build ml_challenger_disparate_impact (spark)",
+                lambda: run_dbt(list(AFTER_TRAINING), env, logs / "challenger_di.log"),
+            )
+            and _timed(
+                report,
+                "Python models on Spark: promote, score",
+                lambda: _run_spark_action("python-score", spark_dir, logs / "python_score.log"),
+            )
+            and _timed(
+                report,
+                "dbt build ml_reference_profile (spark)",
+                lambda: run_dbt(list(AFTER_SCORING), env, logs / "reference_profile.log"),
+            )
         )
         if ok:
             monitor_env = dbt_env(spark_dir, "spark", spark_dir / "dbt_monitor")
@@ -691,6 +729,10 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
         )
         ok = _timed(
             report,
+            "reference profile build (duckdb)",
+            lambda: run_dbt(list(AFTER_SCORING), duck_env, logs / "dbt_ref_duckdb.log"),
+        ) and _timed(
+            report,
             "monitoring build with tests (duckdb)",
             lambda: _build_ok(
                 run_dbt(mon_build, duck_env, logs / "dbt_mon_duckdb.log"), mon / "dbt_duckdb"
@@ -706,6 +748,11 @@ def run_check(spark_dir: Path, lines: int, seed: int, steps: set[str]) -> Report
         )
         ok = (
             _timed(
+                report,
+                "reference profile build (spark)",
+                lambda: run_dbt(list(AFTER_SCORING), spark_env, logs / "dbt_ref_spark.log"),
+            )
+            and _timed(
                 report,
                 "monitoring build with tests (spark)",
                 lambda: _build_ok(
