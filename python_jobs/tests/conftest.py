@@ -4,12 +4,28 @@ one features build, one trained project (helpers in harness.py)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import harness
 import pytest
 from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_server(tmp_path_factory: pytest.TempPathFactory):
+    """dbt commands of the session run in one dbt process per worker, with their partial-parse
+    state shared through the session's temporary folder (see harness.DbtServer)."""
+    base = tmp_path_factory.getbasetemp()
+    # under pytest-xdist each worker has its own basetemp inside the session's folder
+    session = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = session / "dbt_parse_cache"
+    cache.mkdir(exist_ok=True)
+    harness.PARSE_CACHE = cache
+    yield
+    harness.SERVER.stop()
 
 
 @pytest.fixture(scope="session")

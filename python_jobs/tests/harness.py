@@ -3,12 +3,15 @@ what the integration and reliability suites drive. Fixtures live in conftest.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import select
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,78 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 CLAIMS_FRAUD = str(Path(sys.executable).with_name("claims-fraud"))
 TEST_LINES = 40_000
 TEST_SEED = 7
+DBT_SERVER = Path(__file__).with_name("dbt_server.py")
+# dbt's partial-parse files, one per --vars value, shared by every project of the session (and
+# by the xdist workers): conftest.py points it at the session's temporary folder.
+PARSE_CACHE: Path | None = None
+
+
+class DbtServer:
+    """The client of dbt_server.py: one dbt process per test worker, started on first use and
+    restarted if a command kills it."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._reply = None
+
+    def _start(self) -> None:
+        read_fd, write_fd = os.pipe()
+        log = open(Path(tempfile.gettempdir()) / f"dbt_server.{os.getpid()}.log", "w")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [sys.executable, str(DBT_SERVER), "--reply-fd", str(write_fd)],
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=log,
+            pass_fds=(write_fd,),
+            text=True,
+        )
+        os.close(write_fd)
+        self._reply = os.fdopen(read_fd)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def run(
+        self, args: list[str], env: dict[str, str], cwd: Path, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._start()
+        assert self._process is not None
+        assert self._process.stdin is not None
+        with tempfile.TemporaryDirectory() as folder:
+            out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+            request = {"args": args, "env": env, "cwd": str(cwd), "stdout": str(out)}
+            self._process.stdin.write(json.dumps({**request, "stderr": str(err)}) + "\n")
+            self._process.stdin.flush()
+            ready, _, _ = select.select([self._reply], [], [], timeout)
+            line = self._reply.readline() if ready else ""
+            if not line:  # timed out, or the server died: the next command gets a new one
+                code = self._process.poll()
+                self.stop()
+                returncode = -9 if code is None else code
+                note = f"dbt did not answer within {timeout} s" if code is None else "dbt died"
+                err.write_text(err.read_text() + f"\n[{note}]" if err.exists() else note)
+            else:
+                returncode = json.loads(line)["returncode"]
+            stdout = out.read_text() if out.exists() else ""
+            stderr = err.read_text() if err.exists() else ""
+        return subprocess.CompletedProcess([DBT, *args], returncode, stdout, stderr)
+
+
+SERVER = DbtServer()
+
+
+def _parse_cache_file(args: tuple[str, ...]) -> Path | None:
+    """Where the partial-parse state for these arguments is kept: dbt re-parses everything
+    when --vars or the target change, so each combination keeps its own."""
+    if PARSE_CACHE is None:
+        return None
+    varying = [a for i, a in enumerate(args) if i and args[i - 1] in ("--vars", "--target")]
+    key = hashlib.sha256(json.dumps([str(PROJECT_ROOT), *varying]).encode()).hexdigest()[:16]
+    return PARSE_CACHE / f"{key}.msgpack"
 
 
 @dataclass(frozen=True)
@@ -31,22 +106,31 @@ class DbtProject:
     duckdb_path: Path
     target_dir: Path
     env: dict[str, str]
+    root: Path
 
     @property
     def mlflow_dir(self) -> Path:
         return Path(self.env["CLAIMS_FRAUD_MLFLOW_DIR"])
 
+    @property
+    def absolute_env(self) -> dict[str, str]:
+        """The environment with an absolute DuckDB path, for commands that do not run in
+        ``root``."""
+        return {**self.env, "CLAIMS_FRAUD_DUCKDB_PATH": str(self.duckdb_path)}
+
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run the real dbt CLI against this state; fail the test with dbt's output on error."""
-        result = subprocess.run(
-            [DBT, *args],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
+        """Run a real dbt command against this state (in the worker's dbt server, see
+        dbt_server.py); fail the test with dbt's output on error."""
+        cached = _parse_cache_file(args)
+        state = self.target_dir / "partial_parse.msgpack"
+        if cached is not None and cached.exists():
+            self.target_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, state)
+        result = SERVER.run(list(args), self.env, self.root, timeout=900)
+        if cached is not None and state.exists():
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            shutil.copyfile(state, partial)
+            partial.replace(cached)
         if check and result.returncode != 0:
             pytest.fail(f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
@@ -73,20 +157,26 @@ class DbtProject:
 
 
 def make_project(root: Path, raw_dir: Path) -> DbtProject:
+    """An isolated state under ``root``. dbt runs there with the DuckDB path relative to it,
+    so every project has the same profile and dbt's partial parse carries over from one project
+    to the next (a profile that differs makes dbt parse everything again). The raw folder and
+    the MLflow store stay absolute: staging views keep the raw path, and a changed path costs
+    dbt only the re-parse of the YAML file that reads it."""
     root.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
+        "DBT_PROJECT_DIR": str(PROJECT_ROOT),
         "DBT_PROFILES_DIR": str(PROJECT_ROOT / "profiles"),
         "DBT_TARGET_PATH": str(root / "target"),
         "DBT_LOG_PATH": str(root / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_TARGET": "local",
         "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
-        "CLAIMS_FRAUD_DUCKDB_PATH": str(root / "claims_fraud.duckdb"),
+        "CLAIMS_FRAUD_DUCKDB_PATH": "claims_fraud.duckdb",
         "CLAIMS_FRAUD_MEMORY_LIMIT": "2GB",
         "CLAIMS_FRAUD_MLFLOW_DIR": str(root / "mlflow"),
     }
-    return DbtProject(raw_dir, root / "claims_fraud.duckdb", root / "target", env)
+    return DbtProject(raw_dir, root / "claims_fraud.duckdb", root / "target", env, root)
 
 
 def run_bundle_job(project: DbtProject, job: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -94,7 +184,7 @@ def run_bundle_job(project: DbtProject, job: str, *args: str) -> subprocess.Comp
     return subprocess.run(
         [CLAIMS_FRAUD, "bundle", "run", job, "--project-dir", str(PROJECT_ROOT), *args],
         cwd=PROJECT_ROOT,
-        env=project.env,
+        env=project.absolute_env,
         capture_output=True,
         text=True,
         timeout=1200,

@@ -216,7 +216,7 @@ def test_drifted_batch_errors_on_drifted_features_alerts_and_retrains(
             "--notify",
             "json://127.0.0.1:9/unreachable",
         ],
-        env=project.env,
+        env=project.absolute_env,
         capture_output=True,
         text=True,
         check=False,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from harness import DBT, PROJECT_ROOT, DbtProject, copy_trained_state, make_project
+from harness import DBT, DbtProject, copy_trained_state, make_project
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ def _build_killed_at(project: DbtProject, marker: str, delay: float, *args: str)
     containing `marker`; return what it printed."""
     process = subprocess.Popen(
         [DBT, "build", *args],
-        cwd=PROJECT_ROOT,
+        cwd=project.root,
         env=project.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
