@@ -27,7 +27,7 @@ export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow
 TRAIN ?= auto
 
 .PHONY: help setup data run build train train-only score monitor mlflow-ui docs lint test \
-	test-python parse-databricks bench clean validate-workflows secrets pre-commit \
+	test-python test-unit parse-databricks bench clean validate-workflows secrets pre-commit \
 	validate-bundle test-spark
 
 help: ## List the targets
@@ -129,8 +129,11 @@ parse-databricks: .venv/.synced ## dbt parse for every Databricks target, offlin
 			--target-path target/parse-$$target --no-partial-parse --quiet || exit 1; \
 	done
 
-test-python: .venv/.synced ## pytest: generator, integration (real dbt on DuckDB), bad input
-	$(RUN) pytest
+test-unit: .venv/.synced ## The fast loop (< 1 min): pytest without dbt, Spark or the slow generator run
+	$(RUN) pytest -n 2 -m "not integration and not slow and not spark"
+
+test-python: .venv/.synced ## pytest, all but Spark: unit tests, then dbt on DuckDB (integration, reliability), 2 workers
+	$(RUN) pytest -n 2 --dist loadgroup
 
 validate-bundle: .venv/.synced ## databricks.yml + resources/ offline, every target (schema, Job.from_dict, selectors, entry points, condition/run_job tasks)
 	$(RUN) claims-fraud bundle validate

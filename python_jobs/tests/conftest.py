@@ -14,6 +14,22 @@ import pytest
 from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
 
 
+# Tests that run dbt on generated data are `integration` (not in `make test-unit`); those that
+# share the session's built or trained project run in one pytest-xdist worker (its DuckDB file
+# takes one writer at a time), the rest spread over the workers (`make test`: -n 2).
+DBT_FIXTURES = {"raw_dataset", "manifest", "built_project", "trained_project", "copy_raw"}
+SHARED_STATE = {"built_project", "trained_project"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & DBT_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        if fixtures & SHARED_STATE:
+            item.add_marker(pytest.mark.xdist_group("shared_state"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _dbt_server(tmp_path_factory: pytest.TempPathFactory):
     """dbt commands of the session run in one dbt process per worker, with their partial-parse

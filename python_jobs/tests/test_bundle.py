@@ -585,17 +585,22 @@ def test_wheel_tasks_read_unity_catalog_and_the_workspace_mlflow(job: str) -> No
     assert env["CLAIMS_FRAUD_CATALOG"] == "claims_fraud_prod"
 
 
-def test_python_models_on_databricks_install_this_wheel(tmp_path: Path) -> None:
-    """dbt parse for a Databricks target: every Python model is submitted as configured and
-    installs the wheel of this version from the target's artifacts volume."""
-    import json
+PROD_MANIFEST = ROOT / "target" / "parse-prod" / "manifest.json"
+PARSE_INPUTS = ("models", "macros", "tests", "seeds", "profiles")
+PARSE_FILES = ("dbt_project.yml", "selectors.yml", "pyproject.toml")
+
+
+def _prod_manifest() -> Path:
+    """The manifest `make parse-databricks` wrote for the prod target (make test runs that step
+    before pytest), parsed again here only when it is missing or older than a project file."""
     import os
     import subprocess
     import sys
-    import tomllib
 
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert yaml.safe_load((ROOT / "dbt_project.yml").read_text())["version"] == version
+    inputs = [p for d in PARSE_INPUTS for p in (ROOT / d).rglob("*") if p.is_file()]
+    newest = max(p.stat().st_mtime for p in [*inputs, *(ROOT / f for f in PARSE_FILES)])
+    if PROD_MANIFEST.exists() and PROD_MANIFEST.stat().st_mtime > newest:
+        return PROD_MANIFEST
     env = {
         **os.environ,
         "DBT_PROFILES_DIR": str(ROOT / "profiles"),
@@ -604,15 +609,27 @@ def test_python_models_on_databricks_install_this_wheel(tmp_path: Path) -> None:
         "DATABRICKS_TOKEN": "dummy-token",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    target_path = tmp_path / "target"
     dbt = str(Path(sys.executable).with_name("dbt"))
-    args = [dbt, "parse", "--target", "prod", "--target-path", str(target_path)]
-    args += ["--no-partial-parse", "--log-path", str(tmp_path / "logs")]
+    args = [dbt, "parse", "--target", "prod", "--target-path", str(PROD_MANIFEST.parent)]
+    args += ["--no-partial-parse", "--quiet"]
     result = subprocess.run(
         args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    nodes = json.loads((target_path / "manifest.json").read_text())["nodes"].values()
+    return PROD_MANIFEST
+
+
+@pytest.mark.integration
+def test_python_models_on_databricks_install_this_wheel() -> None:
+    """dbt parse for a Databricks target: every Python model is submitted as configured and
+    installs the wheel of this version from the target's artifacts volume."""
+    import json
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert yaml.safe_load((ROOT / "dbt_project.yml").read_text())["version"] == version
+    manifest = _prod_manifest()
+    nodes = json.loads(manifest.read_text())["nodes"].values()
     python_models = [
         n for n in nodes if n["resource_type"] == "model" and n["language"] == "python"
     ]

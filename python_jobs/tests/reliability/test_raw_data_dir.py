@@ -124,6 +124,7 @@ def test_generate_rewrites_only_a_folder_it_wrote_and_did_not_change(
 # --- make data -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_make_data_reads_claims_fraud_raw_dir_and_leaves_the_users_folder_alone(
     tmp_path: Path,
 ) -> None:
@@ -143,6 +144,7 @@ def test_make_data_reads_claims_fraud_raw_dir_and_leaves_the_users_folder_alone(
     assert not local.exists()  # not generated into the default .local/raw either
 
 
+@pytest.mark.slow
 def test_make_data_generates_demo_data_only_into_an_empty_folder(tmp_path: Path) -> None:
     folder = tmp_path / "demo_raw"
     folder.mkdir()
