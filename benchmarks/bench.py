@@ -17,6 +17,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+# One builder of dbt's environment for the test suites and the benchmarks: the tests' helper
+# (python_jobs/tests/dbt_env.py, outside the wheel like this folder).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python_jobs" / "tests"))
+from dbt_env import dbt_env
+
 # Budgets from the foundation issue (seconds, GiB), keyed by step and line count.
 BUDGETS: dict[tuple[str, int], tuple[float | None, float | None]] = {
     ("generate", 10_000_000): (120.0, None),
@@ -79,16 +84,13 @@ def bench_size(
     size_dir = work_dir / f"{lines}"
     shutil.rmtree(size_dir, ignore_errors=True)
     raw_dir = size_dir / "raw"
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(project_dir / "profiles"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_TARGET_PATH": str(size_dir / "target"),
-        "DBT_LOG_PATH": str(size_dir / "logs"),
-        "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
-        "CLAIMS_FRAUD_DUCKDB_PATH": str(size_dir / "bench.duckdb"),
-        "CLAIMS_FRAUD_MLFLOW_DIR": str(size_dir / "mlflow"),
-    }
+    env = dbt_env(
+        size_dir,
+        raw_dir=raw_dir,
+        duckdb_path=size_dir / "bench.duckdb",
+        mlflow_dir=size_dir / "mlflow",
+        memory_limit=None,  # the profile's, as `make run`
+    )
     bin_dir = Path(sys.executable).parent
     generate = [
         str(bin_dir / "claims-fraud"),

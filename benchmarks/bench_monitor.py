@@ -57,12 +57,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from benchmarks.bench import Measurement, measure
+from benchmarks.bench import Measurement, dbt_env, measure
 from claims_fraud.features.reference import find_project_root
 from claims_fraud.features.spec import FEATURES_MODEL, FEATURES_YAML, FeatureSpec, load_feature_spec
 from claims_fraud.ml.profile import reference_profile, score_quantile_grid
 
 MONITOR_BUDGET_S = 5.0
+MEMORY_LIMIT = os.environ.get("CLAIMS_FRAUD_MEMORY_LIMIT", "6GB")
 SPEEDUP_TARGET = 20.0
 PSI_DRIFT = 0.1
 MODEL = ("claims_fraud_classifier", "1", "bench-run")  # model_name, model_version, run_id
@@ -199,19 +200,6 @@ def write_table(db: Path, schema: str, name: str, frame: pd.DataFrame, types=Non
 # --- dbt ----------------------------------------------------------------------------------------
 
 
-def dbt_env(work: Path, db: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(find_project_root() / "profiles"),
-        "DBT_TARGET": "local",
-        "CLAIMS_FRAUD_DUCKDB_PATH": str(db),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "CLAIMS_FRAUD_MEMORY_LIMIT": os.environ.get("CLAIMS_FRAUD_MEMORY_LIMIT", "6GB"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-
-
 def _children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -261,7 +249,7 @@ def bench_monitor(claims: int, work: Path, seed: int, repeats: int) -> dict:
     write_table(db, "main_ml", "ml_reference_profile", profile)
     write_table(db, "main_ml", "ml_reference_score_quantiles", grid)
     write_table(db, "main_ml", "fraud_scores", scores_frame(warmup, "bench_warmup", seed))
-    env = dbt_env(work, db)
+    env = dbt_env(work, duckdb_path=db, memory_limit=MEMORY_LIMIT)
     dbt(env, "seed", "--select", *SEEDS)
     warm = dbt(env, "run", "--selector", "monitor")[0]
     write_table(db, "main_ml", "fraud_scores", scores_frame(features["claim_id"], BATCH, seed))
@@ -339,7 +327,8 @@ def bench_psi(n: int, work: Path, venv: Path, seed: int, evidently: bool) -> dic
     started = time.perf_counter()
     profile = reference_profile(reference, spec, None)
     profile_s = time.perf_counter() - started
-    db, env = work / "psi.duckdb", dbt_env(work, work / "psi.duckdb")
+    db = work / "psi.duckdb"
+    env = dbt_env(work, duckdb_path=db, memory_limit=MEMORY_LIMIT)
     features = pd.concat([_claim_ids(n).rename("claim_id"), current], axis=1)
     write_table(db, "main_features", FEATURES_MODEL, features)
     write_table(db, "main_ml", "ml_reference_profile", _with_model(profile))

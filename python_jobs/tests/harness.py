@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_env import PROJECT_ROOT, dbt_env
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT = str(Path(sys.executable).with_name("dbt"))
 CLAIMS_FRAUD = str(Path(sys.executable).with_name("claims-fraud"))
 TEST_LINES = 40_000
@@ -163,19 +163,9 @@ def make_project(root: Path, raw_dir: Path) -> DbtProject:
     the MLflow store stay absolute: staging views keep the raw path, and a changed path costs
     dbt only the re-parse of the YAML file that reads it."""
     root.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "DBT_PROJECT_DIR": str(PROJECT_ROOT),
-        "DBT_PROFILES_DIR": str(PROJECT_ROOT / "profiles"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_TARGET": "local",
-        "CLAIMS_FRAUD_RAW_DIR": str(raw_dir),
-        "CLAIMS_FRAUD_DUCKDB_PATH": "claims_fraud.duckdb",
-        "CLAIMS_FRAUD_MEMORY_LIMIT": "2GB",
-        "CLAIMS_FRAUD_MLFLOW_DIR": str(root / "mlflow"),
-    }
+    env = dbt_env(
+        root, raw_dir=raw_dir, duckdb_path="claims_fraud.duckdb", mlflow_dir=root / "mlflow"
+    )
     return DbtProject(raw_dir, root / "claims_fraud.duckdb", root / "target", env, root)
 
 
