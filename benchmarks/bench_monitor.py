@@ -7,9 +7,11 @@ PSI next to Evidently's on the same data.
    input of ``load_feature_spec()``, typed as the features YAML says: integer counts with ties,
    lognormal decimal amounts, shares with a point mass at 0, ~3% nulls, booleans, categorical
    levels with a rare tail; plus the 3 protected attributes), the reference profile and score
-   quantile grid of a separate 1M-claim training frame (``claims_fraud.ml.profile``, as training
-   does) and ``fraud_scores``. ``dbt seed`` (2 seeds) and ``dbt run --selector monitor`` (no
-   vars: every model input, as ``make monitor``) first monitor a 20k-claim warm-up batch. The
+   quantile grid of a separate 1M-claim training frame (bins and grid by
+   ``claims_fraud.ml.profile``, as training does; counts by the SQL model ml_reference_profile,
+   with the reference claims in fct_claim_features for that run only) and ``fraud_scores``.
+   ``dbt seed`` (2 seeds) and ``dbt run --selector monitor`` (no vars: every model input, as
+   ``make monitor``) first monitor a 20k-claim warm-up batch. The
    1M-claim batch is then appended under a new batch_id and the same command is timed: an
    **incremental** run that processes exactly that batch (and the empty default batch
    ``all_claims`` that ``mon_batches`` always lists). Repeats rescore the batch (a newer
@@ -25,9 +27,10 @@ PSI next to Evidently's on the same data.
    made with uv; never a project dependency) on Parquet copies of the frames: the best of 3
    ``Report([DataDriftPreset(method="psi")]).run(current, reference)`` calls, on ``Dataset``
    objects built beforehand (``method`` sets Evidently's all_features_stattest). The project:
-   (i) ``reference_profile`` of the reference frame (done once per model version, at
-   training) and (ii) the ``execution_time`` of mon_feature_psi_bins + mon_feature_psi in
-   ``dbt run --full-refresh`` (best of 2); dbt's wall and CPU time are shown apart. Two ratios:
+   (i) the reference profile of the reference frame (done once per model version: bins at
+   training, ``reference_bins``, counts by ml_reference_profile's SQL) and (ii) the
+   ``execution_time`` of mon_feature_psi_bins + mon_feature_psi in ``dbt run --full-refresh``
+   (best of 2); dbt's wall and CPU time are shown apart. Two ratios:
    per monitoring run (Evidently's run against (ii): what each batch costs, the target
    figure) and counting the reference profiling too (against (i) + (ii)). The
    per-column PSIs are printed side by side with the verdict PSI >= 0.1 (Evidently's default
@@ -60,7 +63,7 @@ import yaml
 from benchmarks.bench import Measurement, dbt_env, measure
 from claims_fraud.features.reference import find_project_root
 from claims_fraud.features.spec import FEATURES_MODEL, FEATURES_YAML, FeatureSpec, load_feature_spec
-from claims_fraud.ml.profile import reference_profile, score_quantile_grid
+from claims_fraud.ml.profile import reference_bins, score_quantile_grid
 
 MONITOR_BUDGET_S = 5.0
 MEMORY_LIMIT = os.environ.get("CLAIMS_FRAUD_MEMORY_LIMIT", "6GB")
@@ -175,6 +178,28 @@ def scores_frame(claim_ids: pd.Series, batch: str, seed: int) -> pd.DataFrame:
     )
 
 
+def reference_profile_sql(
+    env: dict[str, str],
+    db: Path,
+    reference: pd.DataFrame,
+    bins: pd.DataFrame,
+    score: np.ndarray | None,
+    types: dict[str, str] | None = None,
+    dbt_args: tuple[str, ...] = (),
+) -> float:
+    """The reference counts as production makes them: ml_reference_profile (SQL) over the
+    reference claims, in fct_claim_features for this run only; its node time in seconds."""
+    ids = "R" + pd.Series(np.arange(len(reference))).astype(str).str.zfill(9)
+    write_table(db, "main_features", FEATURES_MODEL, reference.assign(claim_id=ids), types)
+    write_table(db, "main_ml", "ml_reference_bins", bins)
+    scores = pd.DataFrame({"claim_id": ids, "fraud_probability": score})
+    write_table(db, "main_ml", "ml_reference_scores", _with_model(scores))
+    nodes = dbt(env, "run", "--select", "ml_reference_profile", *dbt_args)[1]
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"delete from main_features.{FEATURES_MODEL} where claim_id like 'R%'")  # noqa: S608
+    return nodes["ml_reference_profile"]
+
+
 def _with_model(table: pd.DataFrame) -> pd.DataFrame:
     for position, name in enumerate(("model_name", "model_version", "run_id")):
         table.insert(position, name, MODEL[position])
@@ -225,7 +250,9 @@ def dbt(env: dict[str, str], *args: str) -> tuple[Measurement, dict[str, float],
         for key in ("started_at", "completed_at")
     ]
     span = (max(stamps) - min(stamps)).total_seconds() if stamps else 0.0
-    return result, {n: s for n, s in nodes.items() if n.startswith("mon_")}, span, cpu
+    # the monitoring nodes, and the reference counts when reference_profile_sql runs them
+    timed = {n: s for n, s in nodes.items() if n.startswith("mon_") or n == "ml_reference_profile"}
+    return result, timed, span, cpu
 
 
 # --- benchmark 1 --------------------------------------------------------------------------------
@@ -241,16 +268,16 @@ def bench_monitor(claims: int, work: Path, seed: int, repeats: int) -> dict:
     features = feature_frame(spec, claims, seed, drift=0.05)
     reference = feature_frame(spec, claims, seed + 1)
     reference_score = np.random.default_rng(seed + 2).beta(2, 8, claims)
-    profile = _with_model(reference_profile(reference, spec, reference_score))
+    bins = _with_model(reference_bins(reference, spec, reference_score))
     profile_s = time.perf_counter() - started
     grid = _with_model(score_quantile_grid(reference_score))
     warmup = features["claim_id"].sample(min(claims, 20_000), random_state=seed)
     write_table(db, "main_features", FEATURES_MODEL, features, _yaml_types())
-    write_table(db, "main_ml", "ml_reference_profile", profile)
     write_table(db, "main_ml", "ml_reference_score_quantiles", grid)
     write_table(db, "main_ml", "fraud_scores", scores_frame(warmup, "bench_warmup", seed))
     env = dbt_env(work, duckdb_path=db, memory_limit=MEMORY_LIMIT)
     dbt(env, "seed", "--select", *SEEDS)
+    profile_s += reference_profile_sql(env, db, reference, bins, reference_score, _yaml_types())
     warm = dbt(env, "run", "--selector", "monitor")[0]
     write_table(db, "main_ml", "fraud_scores", scores_frame(features["claim_id"], BATCH, seed))
     runs = []
@@ -325,18 +352,18 @@ def bench_psi(n: int, work: Path, venv: Path, seed: int, evidently: bool) -> dic
     columns = list(reference.columns)
     spec = FeatureSpec(numeric=tuple(columns), boolean=(), categorical=(), protected=())
     started = time.perf_counter()
-    profile = reference_profile(reference, spec, None)
+    bins = _with_model(reference_bins(reference, spec, None))
     profile_s = time.perf_counter() - started
     db = work / "psi.duckdb"
     env = dbt_env(work, duckdb_path=db, memory_limit=MEMORY_LIMIT)
     features = pd.concat([_claim_ids(n).rename("claim_id"), current], axis=1)
     write_table(db, "main_features", FEATURES_MODEL, features)
-    write_table(db, "main_ml", "ml_reference_profile", _with_model(profile))
     write_table(db, "main_ml", "fraud_scores", scores_frame(features["claim_id"], BATCH, seed))
     dbt(env, "seed", "--select", *SEEDS)
     wanted = ", ".join(f"{column}: numeric" for column in columns)
-    run = ["run", "--full-refresh", "--select", "mon_batches", *PSI_MODELS, "--vars"]
-    run.append(f"{{monitored_features: {{{wanted}}}, protected_attributes: []}}")
+    only = ("--vars", f"{{monitored_features: {{{wanted}}}, protected_attributes: []}}")
+    profile_s += reference_profile_sql(env, db, reference, bins, None, dbt_args=only)
+    run = ["run", "--full-refresh", "--select", "mon_batches", *PSI_MODELS, *only]
     tries = [dbt(env, *run) for _ in range(2)]
     timed, nodes, _, cpu = min(tries, key=lambda t: sum(t[1][m] for m in PSI_MODELS))
     sql_s = sum(nodes[m] for m in PSI_MODELS)
