@@ -83,6 +83,30 @@ def test_make_run_and_make_test_come_first_in_the_readme() -> None:
     assert commands == ["run", "test"]
 
 
+def test_testing_page_quotes_the_makefile_and_the_declared_markers() -> None:
+    """docs/testing.md's commands are the Makefile's recipes, its markers pyproject's."""
+    import tomllib
+
+    page = text(ROOT / "docs" / "testing.md")
+    recipes = text(ROOT / "Makefile")
+    quoted = re.findall(r"`((?:pytest|uv run --frozen pytest) [^`]+)`", page)
+    assert len(quoted) >= 2, quoted
+    for command in quoted:
+        if command.startswith("pytest "):
+            assert f"$(RUN) {command}" in recipes, f"docs/testing.md quotes {command!r}"
+    unit = re.search(r'`-m "([^"]+)"`', page)
+    assert unit, "docs/testing.md quotes make test-unit's marker expression"
+    assert f'-m "{unit.group(1)}"' in recipes
+    declared = {
+        marker.split(":")[0]
+        for marker in tomllib.loads(text(ROOT / "pyproject.toml"))["tool"]["pytest"]["ini_options"][
+            "markers"
+        ]
+    }
+    documented = set(re.findall(r"^\| `(\w+)(?:\(.*?\))?` \|", page, re.MULTILINE))
+    assert documented - {"xdist_group"} == declared
+
+
 # --- links and paths ------------------------------------------------------------------------
 
 
