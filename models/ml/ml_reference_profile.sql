@@ -30,9 +30,11 @@ bins as (
         feature_type,
         bin_index,
         bin_kind,
-        lower_bound,
-        upper_bound,
-        level
+        -- typed here: a copy whose bounds or levels are all null (no numeric, or no categorical
+        -- input) must still give the columns their types
+        cast(lower_bound as double) as lower_bound,
+        cast(upper_bound as double) as upper_bound,
+        cast(level as {{ dbt.type_string() }}) as level
     from {{ ref('ml_reference_bins') }}
 
 ),
