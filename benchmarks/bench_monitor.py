@@ -190,7 +190,10 @@ def reference_profile_sql(
     """The reference counts as production makes them: ml_reference_profile (SQL) over the
     reference claims, in fct_claim_features for this run only; its node time in seconds."""
     ids = "R" + pd.Series(np.arange(len(reference))).astype(str).str.zfill(9)
-    write_table(db, "main_features", FEATURES_MODEL, reference.assign(claim_id=ids), types)
+    claims = pd.concat(
+        [ids.rename("claim_id"), reference.drop(columns="claim_id", errors="ignore")], axis=1
+    )
+    write_table(db, "main_features", FEATURES_MODEL, claims, types)  # by position: claim_id first
     write_table(db, "main_ml", "ml_reference_bins", bins)
     scores = pd.DataFrame({"claim_id": ids, "fraud_probability": score})
     write_table(db, "main_ml", "ml_reference_scores", _with_model(scores))
