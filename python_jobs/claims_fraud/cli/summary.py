@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from mlflow.exceptions import MlflowException
 
 # Layers in flow order; a relation is listed under the first layer whose prefix it matches.
 LAYER_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -172,6 +171,8 @@ def collect_scoring_summary(
     duckdb_path: Path, mlflow_dir: Path | None = None
 ) -> ScoringSummary | None:
     """None when nothing has been scored yet."""
+    from mlflow.exceptions import MlflowException  # only here: `--help` loads no MLflow
+
     from claims_fraud.ml.tracking import MlflowSettings
 
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
