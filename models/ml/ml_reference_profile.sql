@@ -34,7 +34,7 @@ bins as (
         -- input) must still give the columns their types
         cast(lower_bound as double) as lower_bound,
         cast(upper_bound as double) as upper_bound,
-        cast(level as {{ dbt.type_string() }}) as level
+        cast(level as {{ dbt.type_string() }}) as level  -- noqa: RF04
     from {{ ref('ml_reference_bins') }}
 
 ),
