@@ -138,8 +138,8 @@ test-python: .venv/.synced ## pytest, all but Spark: unit tests, then dbt on Duc
 validate-bundle: .venv/.synced ## databricks.yml + resources/ offline, every target (schema, Job.from_dict, selectors, entry points, condition/run_job tasks)
 	$(RUN) claims-fraud bundle validate
 
-test-spark: .venv/.synced ## SQL portability on a local Spark 4 session (Java 17): seeds, models, tests, monitoring == DuckDB
-	$(RUN) pytest -m spark python_jobs/tests/spark
+test-spark: .venv/.synced ## The portable tests on a local Spark 4 session (Java 17), the Spark-only ones, monitoring == DuckDB
+	$(RUN) pytest --target spark python_jobs/tests
 
 validate-workflows: .venv/.synced ## GitHub workflows against the vendored SchemaStore schema
 	$(RUN) check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

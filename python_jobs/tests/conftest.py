@@ -6,22 +6,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import harness
 import pytest
+from dbt_env import TARGETS
 from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
-
 
 # Tests that run dbt on generated data are `integration` (not in `make test-unit`); those that
 # share the session's built or trained project run in one pytest-xdist worker (its DuckDB file
 # takes one writer at a time), the rest spread over the workers (`make test`: -n 2).
 DBT_FIXTURES = {"raw_dataset", "manifest", "built_project", "trained_project", "copy_raw"}
+DBT_FIXTURES |= {"monitoring_build", "spark_target"}  # --target
 SHARED_STATE = {"built_project", "trained_project"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# tryfirst: pytest-xdist's worker reads the xdist_group marks in its own hook of this name
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    select_by_target(config, items)  # --target
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & DBT_FIXTURES:
@@ -45,7 +49,7 @@ def _dbt_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def raw_dataset(tmp_path_factory: pytest.TempPathFactory, target: str) -> Path:
     """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
     from claims_fraud.cli.main import main as cli_main  # the generator: imported when needed
 
@@ -54,7 +58,7 @@ def raw_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [
             "generate",
             "--lines",
-            str(TEST_LINES),
+            str(TARGET_LINES[target]),  # --target
             "--seed",
             str(TEST_SEED),
             "--out",
@@ -72,9 +76,12 @@ def manifest(raw_dataset: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def built_project(tmp_path_factory: pytest.TempPathFactory, raw_dataset: Path) -> DbtProject:
-    """`dbt build --selector features` run once for real on a fresh DuckDB file."""
-    project = make_project(tmp_path_factory.mktemp("dbt"), raw_dataset)
+def built_project(
+    tmp_path_factory: pytest.TempPathFactory, raw_dataset: Path, request: pytest.FixtureRequest
+) -> DbtProject:
+    """`dbt build --selector features` run once for real on a fresh DuckDB file (with
+    --target spark: on the session's Spark, the raw data registered as its tables)."""
+    project = target_project(request, tmp_path_factory.mktemp("dbt"), raw_dataset)  # --target
     project.dbt("build", "--selector", "features")
     project.keep_run_results("features")
     return project
@@ -119,3 +126,82 @@ def project(tmp_path: Path) -> Path:
         shutil.copy(PROJECT_ROOT / name, tmp_path / name)
     shutil.copytree(PROJECT_ROOT / "resources", tmp_path / "resources")
     return tmp_path
+
+
+# ---- --target: the same tests on another engine (make test-spark). Begin. -------------------
+# `--target local` (default): DuckDB; every test but the `spark` ones. `--target spark`: the
+# tests marked `portable` run on a local Spark session (the fixtures hand them a SparkProject,
+# targets.py), with the `spark` tests (Spark only: parity with DuckDB, the Python models as
+# Databricks runs them, ...); the rest only make sense on DuckDB and are deselected.
+SPARK_LINES = 20_000  # the Spark target's dataset: enough for every model, test and model fit
+TARGET_LINES = {"local": TEST_LINES, "spark": SPARK_LINES}
+TARGET_MARKERS = {"local": {"portable", None}, "spark": {"portable", "spark"}}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--target",
+        choices=TARGETS,
+        default="local",
+        help="dbt target the portable tests run on (spark: make test-spark, Java 17)",
+    )
+
+
+def select_by_target(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the tests the target runs: a `spark` test needs --target spark; with it, only
+    the `portable` and `spark` tests are selected (None: a test with neither marker). The
+    monitoring_build fixture's tests share one pytest-xdist worker."""
+    target = config.getoption("--target")
+    wanted = TARGET_MARKERS[target]
+    kept, dropped = [], []
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()} & {"portable", "spark"}
+        (kept if (marks or {None}) & wanted else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    for item in kept:  # one build of the monitoring fixture per session, in one worker
+        if "monitoring_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("monitoring_build"))
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> str:
+    return pytestconfig.getoption("--target")
+
+
+@pytest.fixture(scope="session")
+def spark_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The session's local Spark (in this process; dbt-spark's session method joins it)."""
+    from targets import SparkTarget
+
+    spark = SparkTarget.start(tmp_path_factory.mktemp("spark"))
+    yield spark
+    spark.stop()
+
+
+def target_project(request: pytest.FixtureRequest, root: Path, raw_dir: Path):
+    """A fresh dbt state on the --target engine: harness.DbtProject, or a targets.SparkProject
+    (the raw dataset registered as the Spark sources first)."""
+    if request.config.getoption("--target") == "spark":
+        spark = request.getfixturevalue("spark_target")
+        spark.register_raw(raw_dir)
+        return spark.project(root, raw_dir)
+    return make_project(root, raw_dir)
+
+
+@pytest.fixture(scope="session")
+def monitoring_build(tmp_path_factory: pytest.TempPathFactory, target: str, request):
+    """monitoring_fixture's random inputs monitored by dbt on the --target engine (schema
+    `fixture` on Spark: the CLI's table lookup across claims_fraud_* must not see them)."""
+    from monitoring_fixture import build_monitoring
+
+    root = tmp_path_factory.mktemp("monitoring")
+    if target == "spark":
+        project = request.getfixturevalue("spark_target").project(root, root / "raw", "fixture")
+    else:
+        project = make_project(root, root / "raw")
+    return build_monitoring(project)
+
+
+# ---- --target. End. -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 REASON_CODES = MALFORMED_KINDS  # every injected kind is a reason code of its own
 
 
+@pytest.mark.portable  # also `make test-spark`: the features build on Spark (conftest --target)
 def test_build_runs_data_and_unit_tests_without_errors(built_project: DbtProject) -> None:
     results = built_project.run_results(kept="features")["results"]
     statuses = {result["unique_id"]: result["status"] for result in results}

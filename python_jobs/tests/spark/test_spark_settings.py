@@ -1,23 +1,36 @@
-"""The Spark session the portability check opens for its own steps (spark_check)
-must be the one dbt's `spark` output opens: same settings, or the two read different
-metastores or plan differently."""
+"""The suite's Spark session is the one dbt's `spark` output opens: the profile's settings
+(dbt_env.spark_settings renders them from profiles/profiles.yml), and dbt's tables land in
+its metastore, so the tests, dbt and the Python models read one warehouse."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
+from dbt_env import spark_settings
+from targets import SparkProject, SparkTarget, schema_of
 
-import yaml
-from spark_check import PROJECT_ROOT, spark_conf
+pytestmark = pytest.mark.spark
 
 
-def test_spark_check_session_matches_the_dbt_spark_profile() -> None:
-    profiles = yaml.safe_load((PROJECT_ROOT / "profiles" / "profiles.yml").read_text())
-    dbt_side = profiles["claims_fraud"]["outputs"]["spark"]["server_side_parameters"]
-    spark_dir = Path("/somewhere/spark")
-    ours = spark_conf(spark_dir)
-    assert set(dbt_side) == set(ours)
-    for key, value in dbt_side.items():
-        rendered = value.replace(
-            "{{ env_var('CLAIMS_FRAUD_SPARK_DIR', '.local/spark') }}", str(spark_dir)
-        ).replace("{{ env_var('CLAIMS_FRAUD_SPARK_DRIVER_MEMORY', '2g') }}", "2g")
-        assert rendered == ours[key], key
+def test_the_session_has_the_spark_profiles_settings(spark_target: SparkTarget) -> None:
+    settings = spark_settings(spark_target.spark_dir)
+    conf = spark_target.session.sparkContext.getConf()
+    spark_keys = [key for key in settings if key.startswith("spark.")]
+    assert len(spark_keys) >= 8
+    for key in spark_keys:
+        value = conf.get(key)
+        if key == "spark.driver.extraJavaOptions":  # Spark puts its own options first
+            value = value[len(value) - len(settings[key]) :]
+        if key == "spark.sql.warehouse.dir":  # qualified once a session has used it
+            value = value.removeprefix("file:")
+        assert value == settings[key], key
+    assert str(spark_target.spark_dir) in settings["javax.jdo.option.ConnectionURL"]
+    assert spark_target.session.catalog.databaseExists("default")  # opens the metastore
+    assert (spark_target.spark_dir / "metastore_db").is_dir()
+
+
+def test_dbt_builds_into_the_sessions_metastore(
+    spark_target: SparkTarget, built_project: SparkProject
+) -> None:
+    features = f"{schema_of(built_project, 'features')}.fct_claim_features"
+    assert spark_target.session.catalog.tableExists(features)
+    assert spark_target.session.table(features).count() > 0

@@ -5,19 +5,17 @@ escape) comes back unchanged. The DuckDB half is tests/reliability/test_var_inje
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
-from spark_check import dbt_env, run_dbt
+from targets import SparkProject, SparkTarget
 
 pytestmark = pytest.mark.spark
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    spark_dir = tmp_path / "spark"
-    (spark_dir / "raw").mkdir(parents=True)
-    return dbt_env(spark_dir, "spark", tmp_path / "run")
+@pytest.fixture(scope="module")
+def project(spark_target: SparkTarget, tmp_path_factory: pytest.TempPathFactory) -> SparkProject:
+    root = tmp_path_factory.mktemp("var_checks")
+    return spark_target.project(root, root / "raw", "var_checks")
 
 
 @pytest.mark.parametrize(
@@ -28,44 +26,33 @@ def _env(tmp_path: Path) -> dict[str, str]:
     ],
 )
 def test_hostile_vars_fail_before_any_spark_sql(
-    tmp_path: Path, selector: str, variables: dict, words: str
+    project: SparkProject, selector: str, variables: dict, words: str
 ) -> None:
-    if shutil.which("java") is None:
-        pytest.fail("Java is not on PATH: the Spark tests need a JDK (17)")
-    log = tmp_path / "dbt.log"
-    ok, _ = run_dbt(
-        ["build", "--selector", selector, "--vars", json.dumps(variables)], _env(tmp_path), log
+    result = project.dbt(
+        "build", "--selector", selector, "--vars", json.dumps(variables), check=False
     )
-    output = log.read_text()
-    assert not ok
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
     assert words in output
     assert "is not allowed" in output
     assert " START " not in output  # no node ran
 
 
-def test_the_quoting_macro_round_trips_on_spark(tmp_path: Path) -> None:
-    if shutil.which("java") is None:
-        pytest.fail("Java is not on PATH: the Spark tests need a JDK (17)")
+def test_the_quoting_macro_round_trips_on_spark(project: SparkProject) -> None:
     value = "it's a \\ back'slash'' \\'"
-    log = tmp_path / "show.log"
-    ok, _ = run_dbt(
-        [
-            "show",
-            "--inline",
-            "select {{ sql_literal(" + json.dumps(value) + ") }} as v",
-            "--output",
-            "json",
-            "--log-format",
-            "json",
-        ],
-        _env(tmp_path),
-        log,
+    result = project.dbt(
+        "show",
+        "--inline",
+        "select {{ sql_literal(" + json.dumps(value) + ") }} as v",
+        "--output",
+        "json",
+        "--log-format",
+        "json",
     )
-    assert ok, log.read_text()[-4000:]
     previews = [
         json.loads(line)["data"]["preview"]
-        for line in log.read_text().splitlines()
+        for line in result.stdout.splitlines()
         if line.startswith("{") and '"preview"' in line
     ]
-    assert previews, log.read_text()[-4000:]
+    assert previews, result.stdout[-4000:]
     assert json.loads(previews[-1]) == [{"v": value}]

@@ -1,36 +1,19 @@
-"""SparkWarehouse on a real local Spark session: tables found across dbt's schemas, appends
-that create the table in the default schema, clear errors. Run with `pytest -m spark`."""
+"""SparkWarehouse on a real local Spark session (the suite's, --target spark): tables found
+across dbt's schemas, appends that create the table in the default schema, clear errors."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from targets import SparkTarget
 
 from claims_fraud.warehouse.connections import SparkWarehouse, TableNotFoundError
 
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory):
-    from pyspark.sql import SparkSession
-
-    root = tmp_path_factory.mktemp("spark")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("claims-fraud-warehouse-test")
-        .config("spark.sql.warehouse.dir", str(root / "warehouse"))
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
-
-
-def test_tables_are_found_across_the_target_schemas(spark, tmp_path: Path) -> None:
+def test_tables_are_found_across_the_target_schemas(spark_target: SparkTarget) -> None:
+    spark = spark_target.session
     spark.sql("create schema if not exists cf")
     spark.sql("create schema if not exists cf_monitoring")
     spark.sql("create schema if not exists other_monitoring")

@@ -1,0 +1,175 @@
+"""The monitoring build on random inputs, on either target (targets.py): the tables the Python
+models would write (fraud_scores, the reference bins, scores and score grid) and
+fct_claim_features, with the edge cases the SQL must survive: ties on bin edges, outliers,
+nulls, NaN, an unseen level, an all-null feature, a drifted batch, a volume spike, a batch
+scored by a model version without a reference profile and an empty batch. Then
+``dbt build`` of ml_reference_profile and of the monitor selector, data and unit tests
+included. The same inputs (seeded) on DuckDB and on Spark are what the parity test compares.
+integration/test_monitoring_sql.py checks the same kind of inputs against the numpy oracle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from targets import Project, write_tables
+
+from claims_fraud.features.spec import FeatureSpec, load_feature_spec
+from claims_fraud.ml.profile import reference_bins, score_quantile_grid
+
+LEVELS = ("alpha", "beta", "gamma", "delta", "rare")
+LEVEL_P = (0.4, 0.3, 0.2, 0.095, 0.005)  # 'rare' is under 1%: pooled into OTHER
+REGIONS = ("Midwest", "Northeast", "South", "West")
+BATCHES = [f"b{i}" for i in range(1, 9)]
+DRIFTED, SPIKE, ALL_NULL_BATCH, NO_PROFILE_BATCH = "b6", "b7", "b8", "b9"
+EMPTY_BATCH = "b_empty"  # the run's scoring_batch_id: no scores, monitored as no_data
+ALL_NULL_FEATURE = "days_to_payment"
+# (schema suffix, model) of each input: where dbt's refs to it resolve on either target.
+INPUTS = {
+    "fct_claim_features": "features",
+    "fraud_scores": "ml",
+    "ml_reference_bins": "ml",
+    "ml_reference_scores": "ml",
+    "ml_reference_score_quantiles": "ml",
+}
+MONITORING_TABLES = (
+    "mon_batches",
+    "mon_data_volume",
+    "mon_disparate_impact",
+    "mon_feature_psi",
+    "mon_feature_psi_bins",
+    "mon_score_distribution",
+)
+# Tests whose failure is a verdict on the data (drift, disparate impact, volume), not a bug:
+# on these inputs they warn or fail by design, identically on every target.
+STATUS_TESTS = (
+    "psi_within",
+    "disparate_impact_within",
+    "score_distribution_stable",
+    "volume_stable",
+)
+OK_STATUSES = {"success", "pass", "warn", "no-op"}  # no-op: the exposures
+
+
+def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float = 0.0):
+    frame = {}
+    for i, column in enumerate(spec.numeric):
+        if i % 2 == 0:  # integers: many ties on the decile edges
+            values = rng.poisson(3 + 3 * drift, n).astype(float)
+        else:
+            values = np.round(rng.lognormal(3 + drift, 1, n), 2)
+        values[rng.random(n) < 0.03] = np.nan
+        if i % 5 == 1:
+            values[rng.random(n) < 0.002] = 1e12  # outliers land in the open last bin
+        frame[column] = values
+    for column in spec.boolean:
+        values = pd.array(rng.random(n) < 0.3 + 0.3 * drift, dtype="boolean")
+        values[rng.random(n) < 0.02] = pd.NA
+        frame[column] = values
+    for column in spec.categorical:
+        values = rng.choice(LEVELS, size=n, p=LEVEL_P).astype(object)
+        if drift:
+            values[rng.random(n) < 0.2] = "never_seen"
+        values[rng.random(n) < 0.02] = None
+        frame[column] = values
+    frame["gender"] = rng.choice(["female", "male", None], size=n, p=[0.5, 0.49, 0.01])
+    frame["age_group"] = rng.choice(["18-34", "35-49", "50-64", "65+"], size=n)
+    frame["member_region"] = rng.choice(REGIONS, size=n)
+    return pd.DataFrame(frame)
+
+
+def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
+    """The random inputs, by model name (see INPUTS for their schemas)."""
+    rng = np.random.default_rng(seed)
+    spec = load_feature_spec()
+    reference = _features(spec, 5000, rng)
+    reference_score = rng.beta(2, 8, len(reference))
+    bins = reference_bins(reference, spec, reference_score)
+    grid = score_quantile_grid(reference_score)
+    reference.insert(0, "claim_id", [f"ref-{j}" for j in range(len(reference))])
+    reference_scores = reference[["claim_id"]].assign(fraud_probability=reference_score)
+    for frame in (bins, grid, reference_scores):
+        frame.insert(0, "run_id", "run-1")
+        frame.insert(0, "model_version", "1")
+        frame.insert(0, "model_name", "claims_fraud_classifier")
+    features, scores = [], []
+    start = datetime(2026, 3, 1)
+    for i, batch in enumerate([*BATCHES, NO_PROFILE_BATCH]):
+        n = int(rng.integers(900, 1300)) if batch != SPIKE else 2600
+        frame = _features(spec, n, rng, drift=1.0 if batch == DRIFTED else 0.0)
+        if batch == ALL_NULL_BATCH:
+            frame[ALL_NULL_FEATURE] = np.nan
+        frame.insert(0, "claim_id", [f"{batch}-{j}" for j in range(n)])
+        probability = rng.beta(2, 8 - 4 * (batch == DRIFTED), n)
+        region_boost = np.where(frame["member_region"] == "West", 0.3, 0.0) * (batch == "b5")
+        flagged = rng.random(n) < np.clip(0.05 + region_boost, 0, 1)
+        scores.append(
+            pd.DataFrame(
+                {
+                    "claim_id": frame["claim_id"],
+                    "fraud_probability": probability,
+                    "anomaly_score": rng.gamma(2, 1.5, n),
+                    "is_flagged": flagged,
+                    "model_name": "claims_fraud_classifier",
+                    "model_version": "2" if batch == NO_PROFILE_BATCH else "1",
+                    "batch_id": batch,
+                    "scored_at": start + timedelta(days=i),
+                }
+            )
+        )
+        features.append(frame)
+    return {
+        "fct_claim_features": pd.concat([*features, reference], ignore_index=True),
+        "fraud_scores": pd.concat(scores, ignore_index=True),
+        "ml_reference_bins": bins,
+        "ml_reference_scores": reference_scores,
+        "ml_reference_score_quantiles": grid,
+    }
+
+
+@dataclass(frozen=True)
+class MonitoringBuild:
+    """A project after the monitoring build, and ``{unique_id: status}`` of each build."""
+
+    project: Project
+    reference_profile: dict[str, str]
+    monitor: dict[str, str]
+
+
+def statuses(project: Project) -> dict[str, str]:
+    """``{unique_id: status}`` of the project's last dbt command."""
+    return {r["unique_id"]: r["status"] for r in project.run_results()["results"]}
+
+
+def is_status_test(unique_id: str) -> bool:
+    return unique_id.startswith("test.") and unique_id.split(".")[2].startswith(STATUS_TESTS)
+
+
+def not_ok(results: dict[str, str]) -> list[str]:
+    """Nodes that did not pass, other than the status tests (verdicts on the data)."""
+    return sorted(
+        f"{uid} {status}"
+        for uid, status in results.items()
+        if status not in OK_STATUSES and not is_status_test(uid)
+    )
+
+
+def build_monitoring(project: Project, seed: int = 2026) -> MonitoringBuild:
+    """The inputs written to the project's target, then ``dbt build`` of the reference
+    profile and of the monitor selector (one --vars value for both: one parse)."""
+    inputs = monitoring_inputs(seed)
+    write_tables(project, {(INPUTS[name], name): frame for name, frame in inputs.items()})
+    variables = ["--vars", f"{{scoring_batch_id: {EMPTY_BATCH}}}"]
+    project.dbt("build", "--select", "ml_reference_profile", *variables)
+    reference_profile = statuses(project)
+    # The status tests fail the build on purpose (exit 1): the statuses are what is checked.
+    result = project.dbt("build", "--selector", "monitor", *variables, check=False)
+    if result.returncode not in (0, 1):
+        pytest.fail(
+            f"dbt build --selector monitor could not run:\n{result.stdout}\n{result.stderr}"
+        )
+    return MonitoringBuild(project, reference_profile, statuses(project))
