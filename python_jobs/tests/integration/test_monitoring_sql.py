@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from harness import DbtProject, make_project
+from monitoring_fixture import _features  # the one random-data builder
 from monitoring_oracle import (
     VolumeRules,
     disparate_impact,
@@ -31,7 +32,7 @@ from monitoring_oracle import (
     volume_verdicts,
 )
 
-from claims_fraud.features.spec import FeatureSpec, load_feature_spec
+from claims_fraud.features.spec import load_feature_spec
 from claims_fraud.ml.profile import reference_bins, score_quantile_grid
 
 pytestmark = pytest.mark.integration
@@ -39,41 +40,11 @@ pytestmark = pytest.mark.integration
 TOLERANCE = 1e-9
 THRESHOLDS = pd.read_csv(Path(__file__).resolve().parents[3] / "seeds/monitoring_thresholds.csv")
 T = dict(zip(THRESHOLDS["threshold_name"], THRESHOLDS["threshold_value"], strict=True))
-LEVELS = ("alpha", "beta", "gamma", "delta", "rare")
-LEVEL_P = (0.4, 0.3, 0.2, 0.095, 0.005)  # 'rare' is under 1%: pooled into OTHER
-REGIONS = ("Midwest", "Northeast", "South", "West")
 BATCHES = [f"b{i}" for i in range(1, 9)]
 DRIFTED, ALL_NULL_BATCH, NO_PROFILE_BATCH, EMPTY_BATCH = "b6", "b8", "b9", "b_empty"
 CHALLENGER_BATCH, CHALLENGER_VERSION = "b5", "7"  # the challenger's population: b5's claims
 MODEL = {"model_name": "claims_fraud_classifier", "model_version": "1", "run_id": "run-1"}
 ALL_NULL_FEATURE = "days_to_payment"
-
-
-def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float = 0.0):
-    frame = {}
-    for i, column in enumerate(spec.numeric):
-        if i % 2 == 0:  # integers: many ties on the decile edges
-            values = rng.poisson(3 + 3 * drift, n).astype(float)
-        else:
-            values = np.round(rng.lognormal(3 + drift, 1, n), 2)
-        values[rng.random(n) < 0.03] = np.nan
-        if i % 5 == 1:
-            values[rng.random(n) < 0.002] = 1e12  # outliers land in the open last bin
-        frame[column] = values
-    for column in spec.boolean:
-        values = pd.array(rng.random(n) < 0.3 + 0.3 * drift, dtype="boolean")
-        values[rng.random(n) < 0.02] = pd.NA
-        frame[column] = values
-    for column in spec.categorical:
-        values = rng.choice(LEVELS, size=n, p=LEVEL_P).astype(object)
-        if drift:
-            values[rng.random(n) < 0.2] = "never_seen"
-        values[rng.random(n) < 0.02] = None
-        frame[column] = values
-    frame["gender"] = rng.choice(["female", "male", None], size=n, p=[0.5, 0.49, 0.01])
-    frame["age_group"] = rng.choice(["18-34", "35-49", "50-64", "65+"], size=n)
-    frame["member_region"] = rng.choice(REGIONS, size=n)
-    return pd.DataFrame(frame)
 
 
 @pytest.fixture(scope="module")
