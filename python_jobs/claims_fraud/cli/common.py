@@ -54,8 +54,8 @@ def fail(command: str, message: object, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def add_warehouse_arguments(parser: argparse.ArgumentParser) -> None:
-    """--duckdb, --mlflow-dir, and the Databricks group the bundle's wheel tasks use."""
+def add_local_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """--duckdb and --mlflow-dir: the local target's warehouse file and MLflow store."""
     parser.add_argument(
         "--duckdb",
         type=Path,
@@ -68,6 +68,11 @@ def add_warehouse_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="local MLflow store (if not given: $CLAIMS_FRAUD_MLFLOW_DIR, else .local/mlflow)",
     )
+
+
+def add_warehouse_arguments(parser: argparse.ArgumentParser) -> None:
+    """--duckdb, --mlflow-dir, and the Databricks group the bundle's wheel tasks use."""
+    add_local_store_arguments(parser)
     databricks = parser.add_argument_group(
         "on Databricks (the bundle's wheel tasks pass these; locally the defaults apply)"
     )

@@ -11,6 +11,8 @@ from typing import Any
 
 import duckdb
 
+from claims_fraud.cli.common import add_local_store_arguments
+
 # Layers in flow order; a relation is listed under the first layer whose prefix it matches.
 LAYER_PREFIXES: tuple[tuple[str, str], ...] = (
     ("staging", "stg_"),
@@ -275,18 +277,7 @@ EXAMPLE = "example:\n  claims-fraud summary --duckdb .local/claims_fraud.duckdb"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--duckdb",
-        type=Path,
-        default=Path(".local/claims_fraud.duckdb"),
-        help="the DuckDB file dbt built (local target)",
-    )
-    parser.add_argument(
-        "--mlflow-dir",
-        type=Path,
-        default=None,
-        help="local MLflow store (if not given: $CLAIMS_FRAUD_MLFLOW_DIR, else .local/mlflow)",
-    )
+    add_local_store_arguments(parser)
     parser.add_argument(
         "--timings",
         type=Path,
