@@ -188,18 +188,20 @@ def reference_profile_sql(
     dbt_args: tuple[str, ...] = (),
 ) -> float:
     """The reference counts as production makes them: ml_reference_profile (SQL) over the
-    reference claims, in fct_claim_features for this run only; its node time in seconds."""
+    reference claims' inputs and scores, in ml_reference_scores as training logs them; its node
+    time in seconds."""
     ids = "R" + pd.Series(np.arange(len(reference))).astype(str).str.zfill(9)
-    claims = pd.concat(
-        [ids.rename("claim_id"), reference.drop(columns="claim_id", errors="ignore")], axis=1
+    scores = pd.concat(
+        [
+            ids.rename("claim_id"),
+            pd.Series(score, name="fraud_probability"),
+            reference.drop(columns="claim_id", errors="ignore").reset_index(drop=True),
+        ],
+        axis=1,
     )
-    write_table(db, "main_features", FEATURES_MODEL, claims, types)  # by position: claim_id first
     write_table(db, "main_ml", "ml_reference_bins", bins)
-    scores = pd.DataFrame({"claim_id": ids, "fraud_probability": score})
-    write_table(db, "main_ml", "ml_reference_scores", _with_model(scores))
+    write_table(db, "main_ml", "ml_reference_scores", _with_model(scores), types)
     nodes = dbt(env, "run", "--select", "ml_reference_profile", *dbt_args)[1]
-    with duckdb.connect(str(db)) as con:
-        con.execute(f"delete from main_features.{FEATURES_MODEL} where claim_id like 'R%'")  # noqa: S608
     return nodes["ml_reference_profile"]
 
 

@@ -9,14 +9,23 @@
 {#
     One row per model version, feature and bin: the bins training chose for the @champion
     (ml_reference_bins) with how many claims of its training window fall in each
-    (ml_reference_scores: the window's claims and the champion's scores on them; their
-    features from fct_claim_features). Counted by feature_bin_counts (macros/monitoring), the
-    macro mon_feature_psi_bins counts the scoring batches with: one binning rule for both sides
-    of the PSI. reference_share = reference_count / the window's claims (nulls included), so a
-    feature's shares sum to 1. Rebuilt for the current @champion by each score build; earlier
-    champions' rows stay.
+    (ml_reference_scores: the window's claims with the model inputs as training saw them and
+    the champion's scores on them, as logged with its MLflow run; never today's
+    fct_claim_features, which may have been regenerated, backfilled or drifted since). Counted
+    by feature_bin_counts (macros/monitoring), the macro mon_feature_psi_bins counts the scoring
+    batches with: one binning rule for both sides of the PSI. reference_share = reference_count
+    / the window's claims (nulls included), so a feature's shares sum to 1. A monitored feature
+    the champion was not trained on has no bins and no column here, and is left out. Rebuilt for
+    the current @champion by each score build; earlier champions' rows stay.
 #}
 {%- set features = monitored_features() %}
+{%- if execute %}
+    {#- the inputs the champion was trained on (none listed before the table exists: unit tests) #}
+    {%- set logged = adapter.get_columns_in_relation(ref('ml_reference_scores')) | map(attribute='name') | map('lower') | list %}
+    {%- if logged %}
+        {%- set features = features | selectattr('name', 'in', logged) | list %}
+    {%- endif %}
+{%- endif %}
 
 with
 
@@ -43,14 +52,11 @@ reference_claims as (
 
     select
         {%- for feature in features %}
-            claims.{{ feature.name }},
+            {{ feature.name }},
         {%- endfor %}
-        scores.model_version,
-        scores.fraud_probability
-    from {{ ref('ml_reference_scores') }} as scores
-    -- left join: a training claim since gone from the features counts in every NULL bin
-    left join {{ ref('fct_claim_features') }} as claims
-        on scores.claim_id = claims.claim_id
+        model_version,
+        fraud_probability
+    from {{ ref('ml_reference_scores') }}
 
 ),
 

@@ -91,7 +91,8 @@ def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
     bins = reference_bins(reference, spec, reference_score)
     grid = score_quantile_grid(reference_score)
     reference.insert(0, "claim_id", [f"ref-{j}" for j in range(len(reference))])
-    reference_scores = reference[["claim_id"]].assign(fraud_probability=reference_score)
+    # the training window's inputs as training logged them, beside its scores
+    reference_scores = reference.assign(fraud_probability=reference_score)
     for frame in (bins, grid, reference_scores):
         frame.insert(0, "run_id", "run-1")
         frame.insert(0, "model_version", "1")
@@ -123,7 +124,7 @@ def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
         )
         features.append(frame)
     return {
-        "fct_claim_features": pd.concat([*features, reference], ignore_index=True),
+        "fct_claim_features": pd.concat(features, ignore_index=True),
         "fraud_scores": pd.concat(scores, ignore_index=True),
         "ml_reference_bins": bins,
         "ml_reference_scores": reference_scores,

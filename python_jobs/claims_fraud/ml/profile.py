@@ -57,6 +57,10 @@ REFERENCE_FOLDER = "reference"
 PROFILE_FILE = "reference_profile.csv"
 QUANTILES_FILE = "score_quantiles.csv"
 SCORES_FILE = "scores.parquet"
+# The training window's model inputs as the model was trained on them (claim_id + inputs):
+# ml_reference_scores joins them to the scores, so the reference is counted on what training saw,
+# not on today's warehouse (regenerated, backfilled or drifted since).
+INPUTS_FILE = "training_inputs.parquet"
 TRAINING_WINDOW, VALIDATION_WINDOW = "training", "validation"
 SCORE_COLUMNS = ("claim_id", "scoring_window", "fraud_probability", "is_flagged")
 

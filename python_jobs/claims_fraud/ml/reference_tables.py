@@ -6,7 +6,8 @@ a fine grid of score quantiles, and the classifier's scores on every claim of it
 validation windows (``scores.parquet``: claim_id, scoring_window, fraud_probability,
 is_flagged). The dbt Python models copy them, keyed by model version:
 
-- ``ml_reference_bins``, ``ml_reference_scores`` (training window) and
+- ``ml_reference_bins``, ``ml_reference_scores`` (training window, with the model inputs
+  training saw: ``training_inputs.parquet``) and
   ``ml_reference_score_quantiles`` for the current @champion: ``ml_reference_profile`` (SQL)
   counts the training window in the bins, so a batch is always compared with the reference of
   the model that scored it, binned by the same SQL;
@@ -25,6 +26,7 @@ from mlflow.entities.model_registry import ModelVersion
 
 from claims_fraud.ml.profile import (
     BIN_COLUMNS,
+    INPUTS_FILE,
     PROFILE_FILE,
     QUANTILES_FILE,
     REFERENCE_FOLDER,
@@ -40,7 +42,7 @@ from claims_fraud.ml.tracking import (
     require_version_by_alias,
 )
 
-REFERENCE_FILES = (PROFILE_FILE, QUANTILES_FILE, SCORES_FILE)
+REFERENCE_FILES = (PROFILE_FILE, QUANTILES_FILE, SCORES_FILE, INPUTS_FILE)
 
 
 def read_reference(
@@ -111,10 +113,17 @@ def reference_bins_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
 
 
 def reference_scores_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
-    """ml_reference_scores: the @champion's scores on its training window."""
-    frame = reference_of(_settings(meta), CHAMPION, SCORES_FILE)
+    """ml_reference_scores: the @champion's scores on its training window, with the model
+    inputs of each claim as training saw them (``training_inputs.parquet``)."""
+    settings = _settings(meta)
+    frame = reference_of(settings, CHAMPION, SCORES_FILE)
     frame = frame[frame["scoring_window"] == TRAINING_WINDOW]
-    return frame[["model_name", "model_version", "run_id", "claim_id", "fraud_probability"]]
+    frame = frame[["model_name", "model_version", "run_id", "claim_id", "fraud_probability"]]
+    inputs = reference_of(settings, CHAMPION, INPUTS_FILE).drop(
+        columns=["model_name", "model_version", "run_id"]
+    )
+    merged = frame.merge(inputs, on="claim_id", how="left", validate="one_to_one")
+    return merged.reset_index(drop=True)
 
 
 def score_quantiles_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from claims_fraud.ml.profile import (
     QUANTILES_FILE,
     REFERENCE_FOLDER,
     SCORE_COLUMNS,
+    INPUTS_FILE,
     SCORES_FILE,
     reference_bins,
     score_quantile_grid,
@@ -244,6 +245,20 @@ def log_window_scores(scores: pd.DataFrame) -> None:
         mlflow.log_artifact(str(path), artifact_path=REFERENCE_FOLDER)
 
 
+def log_training_inputs(train_window: pd.DataFrame, spec: FeatureSpec) -> None:
+    """Log the training window's model inputs with the active MLflow run
+    (``reference/training_inputs.parquet``: claim_id and every input of ``spec``), the values
+    ml_reference_profile counts in the reference bins."""
+    missing = [c for c in ("claim_id", *spec.inputs) if c not in train_window.columns]
+    if missing:
+        raise ValueError(f"the training window lacks column(s) {', '.join(missing)}")
+    inputs = train_window[["claim_id", *spec.inputs]].reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / INPUTS_FILE
+        inputs.astype({"claim_id": "string"}).to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=REFERENCE_FOLDER)
+
+
 def _log_and_register(wrapper: Any, model_name: str, example: pd.DataFrame) -> str:
     """Log a pyfunc wrapper with its signature and input example, register it, return the
     new version."""
@@ -360,6 +375,7 @@ def train_and_register(
             mlflow.log_metric("train_seconds", candidate.train_seconds)
             train_scores = predict_probability(candidate.flavour, candidate.model, train_matrix)
             _log_profile(train_window, spec, train_scores, "fraud_probability")
+            log_training_inputs(train_window, spec)
             # The reference window's scores (ml_reference_scores) and every claim up to the end
             # of the validation window with its flag (the gate's ml_challenger_disparate_impact).
             log_window_scores(

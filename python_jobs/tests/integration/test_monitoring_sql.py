@@ -60,7 +60,8 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
     # what ml_reference_profile must hold: the bins, counted by the oracle
     profile = reference_counts(reference, bins, reference_score)
     bins = bins.assign(**MODEL)
-    reference_scores = reference[["claim_id"]].assign(fraud_probability=reference_score, **MODEL)
+    # the training window's inputs as training logged them, beside its scores
+    reference_scores = reference.assign(fraud_probability=reference_score, **MODEL)
     grid = score_quantile_grid(reference_score)
     grid.insert(0, "run_id", "run-1")
     grid.insert(0, "model_version", "1")
@@ -92,7 +93,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
             )
         )
         features.append(frame)
-    features_frame = pd.concat([*features, reference], ignore_index=True)
+    features_frame = pd.concat(features, ignore_index=True)
     scores_frame = pd.concat(scores, ignore_index=True)
     in_batch = scores_frame["batch_id"] == CHALLENGER_BATCH
     challenger = scores_frame.loc[in_batch, ["claim_id", "fraud_probability", "is_flagged"]].assign(
