@@ -39,11 +39,11 @@ from claims_fraud.ml.evaluate import (
 )
 from claims_fraud.ml.mlflow_models import AnomalyScorer, FraudClassifier
 from claims_fraud.ml.profile import (
+    INPUTS_FILE,
     PROFILE_FILE,
     QUANTILES_FILE,
     REFERENCE_FOLDER,
     SCORE_COLUMNS,
-    INPUTS_FILE,
     SCORES_FILE,
     reference_bins,
     score_quantile_grid,
