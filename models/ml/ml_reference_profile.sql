@@ -21,7 +21,8 @@
 {%- set features = monitored_features() %}
 {%- if execute %}
     {#- the inputs the champion was trained on (none listed before the table exists: unit tests) #}
-    {%- set logged = adapter.get_columns_in_relation(ref('ml_reference_scores')) | map(attribute='name') | map('lower') | list %}
+    {%- set logged_columns = adapter.get_columns_in_relation(ref('ml_reference_scores')) %}
+    {%- set logged = logged_columns | map(attribute='name') | map('lower') | list %}
     {%- if logged %}
         {%- set features = features | selectattr('name', 'in', logged) | list %}
     {%- endif %}
