@@ -20,6 +20,8 @@ from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_projec
 DBT_FIXTURES = {"raw_dataset", "manifest", "built_project", "trained_project", "copy_raw"}
 DBT_FIXTURES |= {"monitoring_build", "spark_target"}  # --target
 SHARED_STATE = {"built_project", "trained_project"}
+# Modules whose tests all use the shared project (checked by the hook below).
+GROUPED_MODULES = ("integration/test_bundle_run.py", "integration/test_dbt_build.py")
 
 
 # tryfirst: pytest-xdist's worker reads the xdist_group marks in its own hook of this name
@@ -32,6 +34,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
         if fixtures & SHARED_STATE:
             item.add_marker(pytest.mark.xdist_group("shared_state"))
+
+
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """Under `--dist loadgroup` pytest-xdist sends the tests of one xdist_group to one worker by
+    appending `@group` to their ids. Every session that collects a test of the shared built or
+    trained project has such ids; if a worker's have none (a pytest / pytest-xdist pair that
+    disagree on where a node id lives), the shared fixtures would be built in every worker and
+    two writers would race on their files: stop instead of running slowly or flakily."""
+    shared = [nodeid for nodeid in ids if nodeid.split("::")[0].endswith(GROUPED_MODULES)]
+    if node.config.getvalue("dist") == "loadgroup" and shared and not any("@" in i for i in ids):
+        raise pytest.UsageError(
+            f"--dist loadgroup ignored every xdist_group (e.g. {shared[0]}): this pytest-xdist "
+            "cannot rename this pytest's node ids (see the pytest pin in pyproject.toml)"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
