@@ -3,6 +3,7 @@ one features build, one trained project (helpers in harness.py)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -12,16 +13,23 @@ from pathlib import Path
 import harness
 import pytest
 from dbt_env import TARGETS
-from harness import PROJECT_ROOT, TEST_LINES, TEST_SEED, DbtProject, make_project, run_bundle_job
+from harness import (
+    PROJECT_ROOT,
+    TEST_LINES,
+    TEST_SEED,
+    DbtProject,
+    copy_mlflow_store,
+    make_project,
+    run_bundle_job,
+)
 
-# Tests that run dbt on generated data are `integration` (not in `make test-unit`); those that
-# share the session's built or trained project run in one pytest-xdist worker (its DuckDB file
-# takes one writer at a time), the rest spread over the workers (`make test`: -n 2).
+# Tests that run dbt on generated data are `integration` (not in `make test-unit`). The session's
+# dataset, built and trained project are made once (once_per_session) and copied into each
+# pytest-xdist worker (`make test`: -n 2), whose tests then write to their own copy.
 DBT_FIXTURES = {"raw_dataset", "manifest", "built_project", "trained_project", "copy_raw"}
 DBT_FIXTURES |= {"monitoring_build", "spark_target"}  # --target
-SHARED_STATE = {"built_project", "trained_project"}
-# Modules whose tests all use the shared project (checked by the hook below).
-GROUPED_MODULES = ("integration/test_bundle_run.py", "integration/test_dbt_build.py")
+# Modules whose tests are all in an xdist_group (checked by the hook below).
+GROUPED_MODULES = ("integration/test_monitoring_build.py",)
 
 
 # tryfirst: pytest-xdist's worker reads the xdist_group marks in its own hook of this name
@@ -32,16 +40,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & DBT_FIXTURES:
             item.add_marker(pytest.mark.integration)
-        if fixtures & SHARED_STATE:
-            item.add_marker(pytest.mark.xdist_group("shared_state"))
 
 
 def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
     """Under `--dist loadgroup` pytest-xdist sends the tests of one xdist_group to one worker by
-    appending `@group` to their ids. Every session that collects a test of the shared built or
-    trained project has such ids; if a worker's have none (a pytest / pytest-xdist pair that
-    disagree on where a node id lives), the shared fixtures would be built in every worker and
-    two writers would race on their files: stop instead of running slowly or flakily."""
+    appending `@group` to their ids. Every session that collects a test of GROUPED_MODULES has
+    such ids; if a worker's have none (a pytest / pytest-xdist pair that disagree on where a
+    node id lives), the group's session fixture would be built in every worker: stop instead
+    of running slowly."""
     shared = [nodeid for nodeid in ids if nodeid.split("::")[0].endswith(GROUPED_MODULES)]
     if node.config.getvalue("dist") == "loadgroup" and shared and not any("@" in i for i in ids):
         raise pytest.UsageError(
@@ -66,24 +72,26 @@ def _dbt_server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def raw_dataset(tmp_path_factory: pytest.TempPathFactory, target: str) -> Path:
-    """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests."""
+    """A generated Tuva-shaped dataset (Parquet + manifest), shared by the integration tests:
+    generated once per session (by the first worker that needs it), read only."""
     from claims_fraud.cli.main import main as cli_main  # the generator: imported when needed
 
-    out = tmp_path_factory.mktemp("raw")
-    exit_code = cli_main(
-        [
-            "generate",
-            "--lines",
-            str(TARGET_LINES[target]),  # --target
-            "--seed",
-            str(TEST_SEED),
-            "--out",
-            str(out),
-            "--no-progress",
-        ]
-    )
-    assert exit_code in (0, None)
-    return out
+    def generate(out: Path) -> None:
+        exit_code = cli_main(
+            [
+                "generate",
+                "--lines",
+                str(TARGET_LINES[target]),  # --target
+                "--seed",
+                str(TEST_SEED),
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        assert exit_code in (0, None)
+
+    return once_per_session(tmp_path_factory, f"raw-{target}", generate)
 
 
 @pytest.fixture(scope="session")
@@ -95,12 +103,23 @@ def manifest(raw_dataset: Path) -> dict:
 def built_project(
     tmp_path_factory: pytest.TempPathFactory, raw_dataset: Path, request: pytest.FixtureRequest
 ) -> DbtProject:
-    """`dbt build --selector features` run once for real on a fresh DuckDB file (with
-    --target spark: on the session's Spark, the raw data registered as its tables)."""
-    project = target_project(request, tmp_path_factory.mktemp("dbt"), raw_dataset)  # --target
-    project.dbt("build", "--selector", "features")
-    project.keep_run_results("features")
-    return project
+    """The state after `dbt build --selector features` (data and unit tests included) on a
+    fresh DuckDB file. Built once per session, by the first worker that needs it; each worker
+    gets its own copy to write to (with --target spark: built on the session's Spark, the raw
+    data registered as its tables)."""
+    if request.config.getoption("--target") == "spark":
+        project = target_project(request, tmp_path_factory.mktemp("dbt"), raw_dataset)
+        project.dbt("build", "--selector", "features")
+        project.keep_run_results("features")
+        return project
+
+    def build(root: Path) -> None:
+        project = make_project(root, raw_dataset)
+        project.dbt("build", "--selector", "features")
+        project.keep_run_results("features")
+
+    built = once_per_session(tmp_path_factory, "built", build)
+    return worker_copy(built, tmp_path_factory.getbasetemp() / "project", raw_dataset)
 
 
 @pytest.fixture
@@ -116,15 +135,70 @@ def copy_raw(tmp_path: Path, raw_dataset: Path) -> Callable[[], Path]:
 
 
 @pytest.fixture(scope="session")
-def trained_project(built_project: DbtProject) -> DbtProject:
+def trained_project(
+    tmp_path_factory: pytest.TempPathFactory,
+    built_project: DbtProject,
+    request: pytest.FixtureRequest,
+) -> DbtProject:
     """The built project after the bundle's training job (`dbt build --selector train`, then
-    `claims-fraud promote`) and `dbt build --selector score`: what `make run` does first."""
-    result = run_bundle_job(built_project, "claims_fraud_training")
-    if result.returncode != 0:
-        pytest.fail(f"bundle run claims_fraud_training failed:\n{result.stdout}\n{result.stderr}")
-    assert "[2/2 promote] success in " in result.stdout, result.stdout
-    built_project.dbt("build", "--selector", "score")
-    return built_project
+    `claims-fraud promote`) and `dbt build --selector score`: what `make run` does first.
+    Trained once per session from the built state; the worker's project (the one its
+    built_project tests use) is replaced by a copy of it."""
+
+    def train(project: DbtProject) -> None:
+        result = run_bundle_job(project, "claims_fraud_training")
+        if result.returncode != 0:
+            pytest.fail(
+                f"bundle run claims_fraud_training failed:\n{result.stdout}\n{result.stderr}"
+            )
+        assert "[2/2 promote] success in " in result.stdout, result.stdout
+        project.dbt("build", "--selector", "score")
+
+    if request.config.getoption("--target") == "spark":
+        train(built_project)
+        return built_project
+
+    def build(root: Path) -> None:
+        built = once_per_session(tmp_path_factory, "built", lambda root: None)
+        train(worker_copy(built, root, built_project.raw_dir))
+
+    trained = once_per_session(tmp_path_factory, "trained", build)
+    shutil.rmtree(built_project.root)
+    return worker_copy(trained, built_project.root, built_project.raw_dir)
+
+
+def once_per_session(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """The folder ``name`` in the session's temporary folder, made by ``build`` the first time
+    any worker asks for it (the others wait on a lock, then reuse it): the dataset, the built
+    and the trained project are made once per `make test`, not once per pytest-xdist worker."""
+    base = tmp_path_factory.getbasetemp()
+    session = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = session / name, session / f"{name}.done"
+    with open(session / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
+def worker_copy(source: Path, root: Path, raw_dir: Path) -> DbtProject:
+    """A private copy of a shared project folder (DuckDB file; MLflow store, moved to the copy;
+    dbt's target folder with its kept run results) for this worker's tests to write to."""
+    project = make_project(root, raw_dir)
+    shutil.copy(source / "claims_fraud.duckdb", project.duckdb_path)
+    if (source / "mlflow").exists():
+        copy_mlflow_store(source / "mlflow", project.mlflow_dir)
+    if (source / "target").exists():
+        shutil.copytree(source / "target", project.target_dir, dirs_exist_ok=True)
+    return project
 
 
 @pytest.fixture(scope="module")

@@ -336,16 +336,20 @@ def test_dry_run_prints_local_commands_in_order(capsys: pytest.CaptureFixture[st
     )
     assert code == 0
     assert capsys.readouterr().out.splitlines() == [
-        "[1/7 dbt_features] dbt build --selector features --target local",
-        "[2/7 dbt_score] dbt build --selector score --target local",
-        "[3/7 dbt_monitor] dbt build --selector monitor --target local",
+        "[1/7 dbt_features] dbt build --selector features "
+        "--exclude-resource-type unit_test --target local",
+        "[2/7 dbt_score] dbt build --selector score "
+        "--exclude-resource-type unit_test --target local",
+        "[3/7 dbt_monitor] dbt build --selector monitor "
+        "--exclude-resource-type unit_test --target local",
         "[4/7 alerts] claims-fraud alerts --duckdb /tmp/state/claims.duckdb --retrain task-value",
         "[5/7 report] claims-fraud report --duckdb /tmp/state/claims.duckdb "
         "--out /tmp/state/monitoring_report.html",
         "[6/7 retrain_needed] condition {{tasks.alerts.values.retrain}} EQUAL_TO true",
         "[7/7 retrain] run job claims_fraud_training "
         "(trigger=drift, batch_id={{tasks.alerts.values.batch_id}})",
-        "    [1/2 dbt_train] dbt build --selector train --target local",
+        "    [1/2 dbt_train] dbt build --selector train "
+        "--exclude-resource-type unit_test --target local",
         "    [2/2 promote] claims-fraud promote --duckdb /tmp/state/claims.duckdb",
     ]
 
@@ -358,7 +362,8 @@ def test_dry_run_without_dbt_profiles_dir_passes_the_task_profiles_directory(
     args = ["bundle", "run", "claims_fraud_training", "--dry-run", "--project-dir", str(ROOT)]
     assert main(args) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "[1/2 dbt_train] dbt build --selector train --target local --profiles-dir profiles",
+        "[1/2 dbt_train] dbt build --selector train "
+        "--exclude-resource-type unit_test --target local --profiles-dir profiles",
         "[2/2 promote] claims-fraud promote",
     ]
 
@@ -369,7 +374,8 @@ def test_only_runs_the_named_tasks_and_numbers_them(capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out.splitlines() == [
         "claims_fraud_pipeline: not run (--skip/--only), counted as done: dbt_features, "
         "dbt_monitor, alerts, report, retrain_needed, retrain",
-        "[1/1 dbt_score] dbt build --selector score --target local",
+        "[1/1 dbt_score] dbt build --selector score "
+        "--exclude-resource-type unit_test --target local",
     ]
     assert main([*args, "--only", "dbt_scor"]) == 2
     assert "job claims_fraud_pipeline has no such task" in capsys.readouterr().err
@@ -501,11 +507,14 @@ def test_successful_run_exits_zero(tmp_path: Path) -> None:
 
 def test_local_argument_translation() -> None:
     settings = bundle.LocalSettings(duckdb=Path("w.duckdb"), local_dir=Path("out"))
-    assert bundle.local_dbt_args("dbt build --selector score --target=prod") == [
+    command = "dbt build --selector score --exclude-resource-type unit_test --target=prod"
+    assert bundle.local_dbt_args(command) == [
         "dbt",
         "build",
         "--selector",
         "score",
+        "--exclude-resource-type",
+        "unit_test",
         "--target",
         "local",
     ]

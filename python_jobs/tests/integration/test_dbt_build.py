@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from harness import DbtProject
+from harness import DbtProject, copy_trained_state
 
 from claims_fraud.cli.main import main as cli_main
 from claims_fraud.cli.summary import collect_summary, format_summary
@@ -27,6 +28,32 @@ def test_build_runs_data_and_unit_tests_without_errors(built_project: DbtProject
     assert len(unit_tests) >= 9
     assert len(data_tests) >= 40
     assert "test.claims_fraud.assert_claim_lines_reconcile" in statuses
+
+
+def test_every_dbt_unit_test_of_the_project_passes(
+    trained_project: DbtProject, tmp_path: Path
+) -> None:
+    """The scheduled jobs (resources/*.yml, make run) build without unit tests: they prove the
+    SQL, not the day's data. CI runs every one of them here, on a copy of the trained state
+    with the monitoring tables created empty (dbt reads the unit-tested models' column types
+    from their relations)."""
+    project = copy_trained_state(trained_project, tmp_path / "unit")
+    project.dbt("run", "--selector", "monitor", "--empty")
+    project.dbt("test", "--select", "test_type:unit")
+    manifest = json.loads((project.target_dir / "manifest.json").read_text())
+    declared = set(manifest["unit_tests"])
+    results = project.run_results()["results"]
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert set(ran) == declared
+    assert set(ran.values()) == {"pass"}
+    # every folder that has SQL logic has its unit tests
+    assert {uid.split(".")[2] for uid in declared} >= {
+        "int_claim_lines_checked",
+        "fct_claim_features",
+        "ml_reference_profile",
+        "ml_challenger_disparate_impact",
+        "mon_feature_psi",
+    }
 
 
 def test_every_raw_line_is_either_valid_or_quarantined(
