@@ -366,3 +366,20 @@ def test_a_new_secret_is_caught(tmp_path: Path) -> None:
     result = _detect_secrets_hook(baseline, [str(leak)])
     assert result.returncode != 0
     assert key not in result.stdout + result.stderr  # reported by location, never printed
+
+
+def test_vendored_schemas_are_the_snapshots_their_sources_pin() -> None:
+    """`make secrets` skips the vendored schemas (1 MB of upstream JSON): they are pinned by
+    the sha256 in schemas/SOURCES.md instead, so any edit to them (a secret included) fails
+    here until SOURCES.md records it."""
+    import hashlib
+
+    schemas = Path(__file__).resolve().parents[2] / "schemas"
+    pinned = dict(
+        re.findall(
+            r"^- (\S+\.schema\.json)\s+([0-9a-f]{64})$", (schemas / "SOURCES.md").read_text(), re.M
+        )
+    )
+    assert set(pinned) == {path.name for path in schemas.glob("*.schema.json")}
+    for name, digest in pinned.items():
+        assert hashlib.sha256((schemas / name).read_bytes()).hexdigest() == digest, name
