@@ -109,13 +109,13 @@ def built_project(
     data registered as its tables)."""
     if request.config.getoption("--target") == "spark":
         project = target_project(request, tmp_path_factory.mktemp("dbt"), raw_dataset)
-        project.dbt("build", "--selector", "features")
+        project.dbt("build", "--selector", "features", unit_tests=True)
         project.keep_run_results("features")
         return project
 
     def build(root: Path) -> None:
         project = make_project(root, raw_dataset)
-        project.dbt("build", "--selector", "features")
+        project.dbt("build", "--selector", "features", unit_tests=True)
         project.keep_run_results("features")
 
     built = once_per_session(tmp_path_factory, "built", build)

@@ -98,6 +98,13 @@ def _parse_cache_file(args: tuple[str, ...]) -> Path | None:
     return PARSE_CACHE / f"{key}.msgpack"
 
 
+def without_unit_tests(args: tuple[str, ...], unit_tests: bool) -> tuple[str, ...]:
+    """``dbt build`` args with ``--exclude-resource-type unit_test`` unless ``unit_tests``."""
+    if unit_tests or not args or args[0] != "build" or "--exclude-resource-type" in args:
+        return args
+    return (*args, "--exclude-resource-type", "unit_test")
+
+
 @dataclass(frozen=True)
 class DbtProject:
     """One isolated copy of the project's state: raw data, DuckDB file, target folder, MLflow."""
@@ -118,9 +125,15 @@ class DbtProject:
         ``root``."""
         return {**self.env, "CLAIMS_FRAUD_DUCKDB_PATH": str(self.duckdb_path)}
 
-    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def dbt(
+        self, *args: str, check: bool = True, unit_tests: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """Run a real dbt command against this state (in the worker's dbt server, see
-        dbt_server.py); fail the test with dbt's output on error."""
+        dbt_server.py); fail the test with dbt's output on error. A `build` leaves the dbt
+        unit tests out, as the scheduled jobs do (they prove the SQL, not the state: CI runs
+        them in test_every_dbt_unit_test_of_the_project_passes and in the builds that pass
+        ``unit_tests=True``)."""
+        args = without_unit_tests(args, unit_tests)
         cached = _parse_cache_file(args)
         state = self.target_dir / "partial_parse.msgpack"
         if cached is not None and cached.exists():

@@ -165,10 +165,10 @@ def build_monitoring(project: Project, seed: int = 2026) -> MonitoringBuild:
     inputs = monitoring_inputs(seed)
     write_tables(project, {(INPUTS[name], name): frame for name, frame in inputs.items()})
     variables = ["--vars", f"{{scoring_batch_id: {EMPTY_BATCH}}}"]
-    project.dbt("build", "--select", "ml_reference_profile", *variables)
+    project.dbt("build", "--select", "ml_reference_profile", *variables, unit_tests=True)
     reference_profile = statuses(project)
     # The status tests fail the build on purpose (exit 1): the statuses are what is checked.
-    result = project.dbt("build", "--selector", "monitor", *variables, check=False)
+    result = project.dbt("build", "--selector", "monitor", *variables, check=False, unit_tests=True)
     if result.returncode not in (0, 1):
         pytest.fail(
             f"dbt build --selector monitor could not run:\n{result.stdout}\n{result.stderr}"

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 from dbt_env import PROJECT_ROOT, dbt_env, spark_settings
-from harness import DbtProject
+from harness import DbtProject, without_unit_tests
 
 RAW_SCHEMA = "raw_claims"  # dbt_project.yml's var raw_schema: where the Spark sources are
 RAW_TABLES = ("medical_claim", "eligibility", "provider", "siu_investigation", "fraud_ground_truth")
@@ -128,10 +128,14 @@ class SparkProject:
     def mlflow_dir(self) -> Path:
         return Path(self.env["CLAIMS_FRAUD_MLFLOW_DIR"])
 
-    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """A real dbt command on this state; fails the test with dbt's output on error."""
+    def dbt(
+        self, *args: str, check: bool = True, unit_tests: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """A real dbt command on this state; fails the test with dbt's output on error. A
+        `build` leaves the unit tests out unless ``unit_tests`` (harness.without_unit_tests)."""
         import pytest
 
+        args = without_unit_tests(args, unit_tests)
         result = run_dbt_in_process(list(args), self.env)
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
         (self.root / "logs" / "last_command.txt").write_text(result.stdout + result.stderr)
