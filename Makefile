@@ -28,7 +28,7 @@ TRAIN ?= auto
 
 .PHONY: help setup data run build train train-only score monitor mlflow-ui docs lint test \
 	test-python test-unit parse-databricks bench clean validate-workflows secrets pre-commit \
-	validate-bundle test-spark checks
+	validate-bundle test-spark checks test-slow
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -138,8 +138,11 @@ parse-databricks-%: .venv/.synced
 test-unit: .venv/.synced ## The fast loop (< 1 min): pytest without dbt, Spark or the slow generator run
 	$(RUN) pytest -n 2 -m "not integration and not slow and not spark"
 
-test-python: .venv/.synced ## pytest, all but Spark: unit tests, then dbt on DuckDB (integration, reliability), 2 workers
-	$(RUN) pytest -n 2 --dist loadgroup
+test-python: .venv/.synced ## pytest but the slow and Spark tests: unit tests, then dbt on DuckDB (integration, reliability), 2 workers
+	$(RUN) pytest -n 2 --dist loadgroup -m "not slow"
+
+test-slow: .venv/.synced ## The slow tests: scenarios with their own dataset or retrain, make in a subprocess (.ci/run runs them)
+	$(RUN) pytest -n 2 --dist loadgroup -m slow
 
 validate-bundle: .venv/.synced ## databricks.yml + resources/ offline, every target (schema, Job.from_dict, selectors, entry points, condition/run_job tasks)
 	$(RUN) claims-fraud bundle validate

@@ -114,6 +114,7 @@ def test_rescoring_a_batch_replaces_its_rows(trained_project: DbtProject) -> Non
     assert trained_project.scalar("select count(*) from main_ml.fraud_scores") == before + late
 
 
+@pytest.mark.slow  # retrains (make test-slow)
 def test_retraining_the_same_data_gives_the_same_metrics(trained_project: DbtProject) -> None:
     columns = "flavour, roc_auc, pr_auc, precision_at_budget, recall_at_budget, brier"
     first = sorted(trained_project.query(f"select {columns} from main_ml.ml_training_runs"))
@@ -213,6 +214,7 @@ def test_summary_reports_the_champion_its_metrics_and_the_flags(
     assert "metrics not found" in format_scoring_summary(elsewhere)
 
 
+@pytest.mark.slow  # retrains (make test-slow)
 def test_training_does_not_depend_on_the_row_order_the_warehouse_returns(
     trained_project: DbtProject, tmp_path
 ) -> None:

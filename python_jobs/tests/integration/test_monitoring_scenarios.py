@@ -47,7 +47,8 @@ from claims_fraud.ml.tracking import MlflowSettings
 from claims_fraud.ml.training_job import to_pandas
 from claims_fraud.warehouse.connections import DuckDBWarehouse
 
-pytestmark = pytest.mark.integration
+# slow: each test makes a whole state of its own (make test-slow, run by .ci/run)
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CLI = str(Path(sys.executable).with_name("claims-fraud"))
 # Features the drift knob moves (charges x exp(0.3 strength), extra units) ...

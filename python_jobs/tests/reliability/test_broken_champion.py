@@ -109,6 +109,7 @@ def test_a_broken_champion_is_refused_before_a_score_is_written(
     assert _batches(project) == batches
 
 
+@pytest.mark.slow  # the whole training job (make test-slow)
 def test_the_retrain_make_run_starts_replaces_a_broken_champion(
     trained_project: DbtProject, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

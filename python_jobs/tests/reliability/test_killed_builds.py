@@ -15,7 +15,8 @@ import duckdb
 import pytest
 from harness import DBT, DbtProject, copy_trained_state, make_project
 
-pytestmark = pytest.mark.integration
+# slow: each test makes a whole state of its own (make test-slow, run by .ci/run)
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _build_killed_at(project: DbtProject, marker: str, delay: float, *args: str) -> str:
