@@ -40,6 +40,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & DBT_FIXTURES:
             item.add_marker(pytest.mark.integration)
+    items[:] = sorted(items, key=_start_order(items))
+
+
+def _start_order(items: list[pytest.Item]) -> Callable[[pytest.Item], int]:
+    """The order pytest-xdist hands out tests in (the same in every worker): first one test of
+    the trained project, so one worker starts the session's build (once_per_session) at once,
+    then the tests without dbt, which keep the other worker busy meanwhile, then the rest.
+    Otherwise both workers start with integration tests and one waits for the build idle."""
+    first = next(
+        (item for item in items if "trained_project" in getattr(item, "fixturenames", ())), None
+    )
+
+    def order(item: pytest.Item) -> int:
+        if item is first:
+            return 0
+        return 2 if item.get_closest_marker("integration") else 1
+
+    return order
 
 
 def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
