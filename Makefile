@@ -169,7 +169,7 @@ checks: .venv/.synced ## lint, validate-bundle, validate-workflows, secrets, par
 	@$(MAKE) --no-print-directory -j $(CHECK_JOBS) --output-sync=target lint validate-bundle \
 		validate-workflows secrets parse-databricks
 
-test: checks ## The whole suite (what CI runs): the static checks, then pytest (test-python)
+test: checks ## The static checks, then pytest (test-python); CI then runs test-slow and test-spark (.ci/run)
 	@$(MAKE) --no-print-directory test-python
 
 bench: .venv/.synced ## Time generator, dbt build, ML and monitoring at 1M/10M (not part of test)
