@@ -12,7 +12,6 @@ scores (ml_challenger_scores) for the promotion gate's disparate impact.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -20,7 +19,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from harness import DbtProject, make_project
-from monitoring_fixture import _features  # the one random-data builder
+from monitoring_fixture import (
+    ALL_NULL_BATCH,
+    ALL_NULL_FEATURE,
+    BATCHES,
+    DRIFTED,
+    EMPTY_BATCH,
+    NO_PROFILE_BATCH,
+    monitoring_inputs,
+)
 from monitoring_oracle import (
     VolumeRules,
     disparate_impact,
@@ -33,68 +40,30 @@ from monitoring_oracle import (
 )
 
 from claims_fraud.features.spec import load_feature_spec
-from claims_fraud.ml.profile import reference_bins, score_quantile_grid
 
 pytestmark = pytest.mark.integration
 
 TOLERANCE = 1e-9
 THRESHOLDS = pd.read_csv(Path(__file__).resolve().parents[3] / "seeds/monitoring_thresholds.csv")
 T = dict(zip(THRESHOLDS["threshold_name"], THRESHOLDS["threshold_value"], strict=True))
-BATCHES = [f"b{i}" for i in range(1, 9)]
-DRIFTED, ALL_NULL_BATCH, NO_PROFILE_BATCH, EMPTY_BATCH = "b6", "b8", "b9", "b_empty"
 CHALLENGER_BATCH, CHALLENGER_VERSION = "b5", "7"  # the challenger's population: b5's claims
 MODEL = {"model_name": "claims_fraud_classifier", "model_version": "1", "run_id": "run-1"}
-ALL_NULL_FEATURE = "days_to_payment"
 
 
 @pytest.fixture(scope="module")
 def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Random reference and batches written where dbt expects its inputs, then the
     monitoring models run for real."""
-    rng = np.random.default_rng(2026)
     spec = load_feature_spec()
-    reference = _features(spec, 5000, rng)
-    reference_score = rng.beta(2, 8, len(reference))
-    bins = reference_bins(reference, spec, reference_score)
-    reference.insert(0, "claim_id", [f"ref-{j}" for j in range(len(reference))])
+    inputs = monitoring_inputs(2026)  # the one random-data builder (monitoring_fixture)
+    bins, grid = inputs["ml_reference_bins"], inputs["ml_reference_score_quantiles"]
+    reference_scores = inputs["ml_reference_scores"]
+    reference = reference_scores.drop(columns=[*MODEL, "fraud_probability"])
     # what ml_reference_profile must hold: the bins, counted by the oracle
-    profile = reference_counts(reference, bins, reference_score)
-    bins = bins.assign(**MODEL)
-    # the training window's inputs as training logged them, beside its scores
-    reference_scores = reference.assign(fraud_probability=reference_score, **MODEL)
-    grid = score_quantile_grid(reference_score)
-    grid.insert(0, "run_id", "run-1")
-    grid.insert(0, "model_version", "1")
-    grid.insert(0, "model_name", "claims_fraud_classifier")
-
-    features, scores = [], []
-    start = datetime(2026, 3, 1)
-    for i, batch in enumerate([*BATCHES, NO_PROFILE_BATCH]):
-        n = int(rng.integers(900, 1300)) if batch != "b7" else 2600  # b7: a volume spike
-        frame = _features(spec, n, rng, drift=1.0 if batch == DRIFTED else 0.0)
-        if batch == ALL_NULL_BATCH:
-            frame[ALL_NULL_FEATURE] = np.nan
-        frame.insert(0, "claim_id", [f"{batch}-{j}" for j in range(n)])
-        probability = rng.beta(2, 8 - 4 * (batch == DRIFTED), n)
-        region_boost = np.where(frame["member_region"] == "West", 0.3, 0.0) * (batch == "b5")
-        flagged = rng.random(n) < np.clip(0.05 + region_boost, 0, 1)
-        scores.append(
-            pd.DataFrame(
-                {
-                    "claim_id": frame["claim_id"],
-                    "fraud_probability": probability,
-                    "anomaly_score": rng.gamma(2, 1.5, n),
-                    "is_flagged": flagged,
-                    "model_name": "claims_fraud_classifier",
-                    "model_version": "2" if batch == NO_PROFILE_BATCH else "1",
-                    "batch_id": batch,
-                    "scored_at": start + timedelta(days=i),
-                }
-            )
-        )
-        features.append(frame)
-    features_frame = pd.concat(features, ignore_index=True)
-    scores_frame = pd.concat(scores, ignore_index=True)
+    profile = reference_counts(
+        reference, bins.drop(columns=list(MODEL)), reference_scores["fraud_probability"].to_numpy()
+    )
+    features_frame, scores_frame = inputs["fct_claim_features"], inputs["fraud_scores"]
     in_batch = scores_frame["batch_id"] == CHALLENGER_BATCH
     challenger = scores_frame.loc[in_batch, ["claim_id", "fraud_probability", "is_flagged"]].assign(
         model_name="claims_fraud_classifier",
