@@ -369,9 +369,9 @@ PARSE_FILES = ("dbt_project.yml", "selectors.yml", "pyproject.toml")
 
 
 def _prod_manifest() -> Path:
-    """The manifest `make parse-databricks` wrote for the prod target (make test runs that step
-    before pytest), parsed again here only when it is missing or older than a project file."""
-    import os
+    """The manifest `make parse-databricks` wrote for the prod target (make test runs that check
+    beside pytest; scripts/parse_databricks.py moves a finished folder into place), parsed
+    here into a folder of the test's own only when it is missing or older than a project file."""
     import subprocess
     import sys
 
@@ -379,22 +379,18 @@ def _prod_manifest() -> Path:
     newest = max(p.stat().st_mtime for p in [*inputs, *(ROOT / f for f in PARSE_FILES)])
     if PROD_MANIFEST.exists() and PROD_MANIFEST.stat().st_mtime > newest:
         return PROD_MANIFEST
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(ROOT / "profiles"),
-        "DATABRICKS_HOST": "dummy.cloud.databricks.com",
-        "DATABRICKS_HTTP_PATH": "/sql/1.0/warehouses/dummy",
-        "DATABRICKS_TOKEN": "dummy-token",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    args = [dbt, "parse", "--target", "prod", "--target-path", str(PROD_MANIFEST.parent)]
-    args += ["--no-partial-parse", "--quiet"]
+    own = ROOT / "target" / "pytest-parse-prod"
+    script = [sys.executable, str(ROOT / "scripts" / "parse_databricks.py"), "prod"]
     result = subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        [*script, "--target-root", str(own)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return PROD_MANIFEST
+    return own / "parse-prod" / "manifest.json"
 
 
 @pytest.mark.integration
