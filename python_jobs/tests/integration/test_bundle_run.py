@@ -11,9 +11,14 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from harness import PROJECT_ROOT, DbtProject, make_project, run_bundle_job
 
 from claims_fraud.deploy.bundle import jobs, load_bundle, task_order
+
+# The whole job, every task in a process of its own (about a minute): make test-slow. make test
+# keeps each task's own tests and the runner's (test_bundle_local_run.py, test_alert_delivery).
+pytestmark = pytest.mark.slow
 
 
 def test_pipeline_job_runs_every_task_in_order_on_duckdb(
