@@ -41,7 +41,8 @@ from monitoring_oracle import (
 
 from claims_fraud.features.spec import load_feature_spec
 
-pytestmark = pytest.mark.integration
+# One worker runs the module, so its `monitored` state is built once per session, not per worker.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("monitoring_sql")]
 
 TOLERANCE = 1e-9
 THRESHOLDS = pd.read_csv(Path(__file__).resolve().parents[3] / "seeds/monitoring_thresholds.csv")
