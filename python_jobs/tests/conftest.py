@@ -3,7 +3,6 @@ one features build, one trained project (helpers in harness.py)."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -18,9 +17,10 @@ from harness import (
     TEST_LINES,
     TEST_SEED,
     DbtProject,
-    copy_mlflow_store,
     make_project,
+    once_per_session,
     run_bundle_job,
+    worker_copy,
 )
 
 # Tests that run dbt on generated data are `integration` (not in `make test-unit`). The session's
@@ -29,7 +29,7 @@ from harness import (
 DBT_FIXTURES = {"raw_dataset", "manifest", "built_project", "trained_project", "copy_raw"}
 DBT_FIXTURES |= {"monitoring_build", "spark_target"}  # --target
 # Modules whose tests are all in an xdist_group (checked by the hook below).
-GROUPED_MODULES = ("integration/test_monitoring_build.py", "integration/test_monitoring_sql.py")
+GROUPED_MODULES = ("integration/test_monitoring_build.py",)
 
 
 # tryfirst: pytest-xdist's worker reads the xdist_group marks in its own hook of this name
@@ -183,40 +183,6 @@ def trained_project(
     trained = once_per_session(tmp_path_factory, "trained", build)
     shutil.rmtree(built_project.root)
     return worker_copy(trained, built_project.root, built_project.raw_dir)
-
-
-def once_per_session(
-    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
-) -> Path:
-    """The folder ``name`` in the session's temporary folder, made by ``build`` the first time
-    any worker asks for it (the others wait on a lock, then reuse it): the dataset, the built
-    and the trained project are made once per `make test`, not once per pytest-xdist worker."""
-    base = tmp_path_factory.getbasetemp()
-    session = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder, done = session / name, session / f"{name}.done"
-    with open(session / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not done.exists():
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir()
-                build(folder)
-                done.touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return folder
-
-
-def worker_copy(source: Path, root: Path, raw_dir: Path) -> DbtProject:
-    """A private copy of a shared project folder (DuckDB file; MLflow store, moved to the copy;
-    dbt's target folder with its kept run results) for this worker's tests to write to."""
-    project = make_project(root, raw_dir)
-    shutil.copy(source / "claims_fraud.duckdb", project.duckdb_path)
-    if (source / "mlflow").exists():
-        copy_mlflow_store(source / "mlflow", project.mlflow_dir)
-    if (source / "target").exists():
-        shutil.copytree(source / "target", project.target_dir, dirs_exist_ok=True)
-    return project
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ what the integration and reliability suites drive. Fixtures live in conftest.py.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,3 +222,37 @@ def copy_mlflow_store(source: Path, target: Path) -> None:
                     f'where typeof("{column}") = \'text\' and instr("{column}", ?) > 0',
                     (str(source), str(target), str(source)),
                 )
+
+
+def once_per_session(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """The folder ``name`` in the session's temporary folder, made by ``build`` the first time
+    any worker asks for it (the others wait on a lock, then reuse it): the dataset, the built
+    and the trained project are made once per `make test`, not once per pytest-xdist worker."""
+    base = tmp_path_factory.getbasetemp()
+    session = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = session / name, session / f"{name}.done"
+    with open(session / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
+def worker_copy(source: Path, root: Path, raw_dir: Path) -> DbtProject:
+    """A private copy of a shared project folder (DuckDB file; MLflow store, moved to the copy;
+    dbt's target folder with its kept run results) for this worker's tests to write to."""
+    project = make_project(root, raw_dir)
+    shutil.copy(source / "claims_fraud.duckdb", project.duckdb_path)
+    if (source / "mlflow").exists():
+        copy_mlflow_store(source / "mlflow", project.mlflow_dir)
+    if (source / "target").exists():
+        shutil.copytree(source / "target", project.target_dir, dirs_exist_ok=True)
+    return project

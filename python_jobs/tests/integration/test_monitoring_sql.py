@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from harness import DbtProject, make_project
+from harness import DbtProject, make_project, once_per_session, worker_copy
 from monitoring_fixture import (
     ALL_NULL_BATCH,
     ALL_NULL_FEATURE,
@@ -41,8 +41,7 @@ from monitoring_oracle import (
 
 from claims_fraud.features.spec import load_feature_spec
 
-# One worker runs the module, so its `monitored` state is built once per session, not per worker.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("monitoring_sql")]
+pytestmark = pytest.mark.integration
 
 TOLERANCE = 1e-9
 THRESHOLDS = pd.read_csv(Path(__file__).resolve().parents[3] / "seeds/monitoring_thresholds.csv")
@@ -73,31 +72,36 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
         scoring_window="validation",
     )
 
+    def build(root: Path) -> None:
+        project = make_project(root, root / "raw")
+        with duckdb.connect(str(project.duckdb_path)) as con:
+            for schema, name, frame in (
+                ("main_features", "fct_claim_features", features_frame),
+                ("main_ml", "fraud_scores", scores_frame),
+                ("main_ml", "ml_reference_bins", bins),
+                ("main_ml", "ml_reference_scores", reference_scores),
+                ("main_ml", "ml_reference_score_quantiles", grid),
+                ("main_ml", "ml_challenger_scores", challenger),
+            ):
+                con.execute(f"create schema if not exists {schema}")
+                con.register("frame", frame)
+                con.execute(f"create table {schema}.{name} as select * from frame")
+                con.unregister("frame")
+        project.dbt("seed", "--select", "monitoring_thresholds", "monitoring_reference_groups")
+        project.dbt(
+            "run",
+            "--select",
+            "ml_reference_profile",
+            "ml_challenger_disparate_impact",
+            "path:models/monitoring",
+            "--vars",
+            f"{{scoring_batch_id: {EMPTY_BATCH}}}",
+        )
+
+    # built once per session (not once per xdist worker); each worker tests its own copy
+    shared = once_per_session(tmp_path_factory, "monitoring_sql", build)
     root = tmp_path_factory.mktemp("monitoring_sql")
-    project = make_project(root, root / "raw")
-    with duckdb.connect(str(project.duckdb_path)) as con:
-        for schema, name, frame in (
-            ("main_features", "fct_claim_features", features_frame),
-            ("main_ml", "fraud_scores", scores_frame),
-            ("main_ml", "ml_reference_bins", bins),
-            ("main_ml", "ml_reference_scores", reference_scores),
-            ("main_ml", "ml_reference_score_quantiles", grid),
-            ("main_ml", "ml_challenger_scores", challenger),
-        ):
-            con.execute(f"create schema if not exists {schema}")
-            con.register("frame", frame)
-            con.execute(f"create table {schema}.{name} as select * from frame")
-            con.unregister("frame")
-    project.dbt("seed", "--select", "monitoring_thresholds", "monitoring_reference_groups")
-    project.dbt(
-        "run",
-        "--select",
-        "ml_reference_profile",
-        "ml_challenger_disparate_impact",
-        "path:models/monitoring",
-        "--vars",
-        f"{{scoring_batch_id: {EMPTY_BATCH}}}",
-    )
+    project = worker_copy(shared, root, shared / "raw")
     return {
         "project": project,
         "spec": spec,
