@@ -181,7 +181,7 @@ test: .venv/.synced ## The static checks (checks) beside pytest (test-python); C
 
 bench: .venv/.synced ## Time generator, dbt build, ML and monitoring at 1M/10M (not part of test)
 	$(RUN) python -m benchmarks.bench --lines 1000000 10000000
-	$(RUN) python -m benchmarks.bench_monitor --claims 1000000
+	$(RUN) python -m benchmarks.bench_monitor
 
 clean: ## Remove local state (DuckDB, raw data, dbt target)
 	rm -rf $(LOCAL_DIR) target logs
