@@ -24,6 +24,9 @@
       below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
       Flags cluster in time (fraud rings), so the binomial test alone is too eager.
 #}
+{#- The reference grid has 101 points (ml_reference_score_quantiles, tested there); the KS
+    below reads at most this many. #}
+{%- set max_grid_points = 101 %}
 
 with
 
@@ -90,71 +93,79 @@ grid as (
 
 ),
 
--- F(v) on the grid without a grid x batch join: scores and grid points sorted together, a
--- grid point after the scores equal to it counts them (<=); the ties give F(v-) (<).
-ks_sorted as (
+-- F(v) on the grid without sorting the batch: the grid values in ascending order (rank r,
+-- ties by quantile) are the edges e_0 <= e_1 <= ...; a score s has n_edges_below(s) edges < s
+-- and n_edges_at_or_below(s) edges <= s (binary searches, macros/monitoring/edges_below.sql).
+-- Then s <= e_r iff n_edges_below(s) <= r, and s < e_r iff n_edges_at_or_below(s) <= r: the
+-- counts F(v) and F(v-) need are sums over at most (grid points + 1)^2 positions per batch.
+grid_ranked as (
 
     select
         batch_id,
-        fraud_probability as value,  -- noqa: RF04
-        cast(null as double) as quantile,
-        0 as is_grid_point
+        quantile,
+        value,
+        row_number() over (partition by batch_id order by value asc, quantile asc) - 1
+            as grid_rank
+    from grid
+
+),
+
+grid_edges as (
+
+    select
+        {%- for rank in range(max_grid_points) %}
+            max(case when grid_rank = {{ rank }} then value end) as edge_{{ rank }},
+        {%- endfor %}
+        batch_id
+    from grid_ranked
+    group by batch_id
+
+),
+
+score_positions as (
+
+    select
+        scores.batch_id,
+        {{ edges_below('scores.fraud_probability', 'grid_edges.edge_', max_grid_points) }}
+            as n_edges_below,
+        {{ edges_below('scores.fraud_probability', 'grid_edges.edge_', max_grid_points, strictly=false) }}
+            as n_edges_at_or_below
     from scores
-    where fraud_probability is not null
-    union all
-    select
-        batch_id,
-        value,
-        quantile,
-        1 as is_grid_point
-    from grid
+    inner join grid_edges
+        on scores.batch_id = grid_edges.batch_id
+    where scores.fraud_probability is not null
 
 ),
 
-ks_cumulative as (
+position_counts as (
 
     select
         batch_id,
-        value,
-        quantile,
-        is_grid_point,
-        sum(1 - is_grid_point) over (
-            partition by batch_id
-            order by value asc, is_grid_point asc
-            rows between unbounded preceding and current row
-        ) as n_at_or_below
-    from ks_sorted
-
-),
-
-grid_ties as (
-
-    select
-        grid.batch_id,
-        grid.quantile,
-        count(*) as n_equal
-    from grid
-    inner join scores
-        on
-            grid.batch_id = scores.batch_id
-            and grid.value = scores.fraud_probability
-    group by grid.batch_id, grid.quantile
+        n_edges_below,
+        n_edges_at_or_below,
+        count(*) as n_scores
+    from score_positions
+    group by batch_id, n_edges_below, n_edges_at_or_below
 
 ),
 
 grid_points as (
 
     select
-        ks_cumulative.batch_id,
-        ks_cumulative.quantile,
-        ks_cumulative.n_at_or_below,
-        ks_cumulative.n_at_or_below - coalesce(grid_ties.n_equal, 0) as n_below
-    from ks_cumulative
-    left join grid_ties
-        on
-            ks_cumulative.batch_id = grid_ties.batch_id
-            and ks_cumulative.quantile = grid_ties.quantile
-    where ks_cumulative.is_grid_point = 1
+        grid_ranked.batch_id,
+        grid_ranked.quantile,
+        coalesce(sum(case
+            when position_counts.n_edges_below <= grid_ranked.grid_rank
+                then position_counts.n_scores
+        end), 0) as n_at_or_below,
+        coalesce(sum(case
+            when position_counts.n_edges_at_or_below <= grid_ranked.grid_rank
+                then position_counts.n_scores
+        end), 0) as n_below
+    from grid_ranked
+    left join position_counts
+        on grid_ranked.batch_id = position_counts.batch_id
+    group by grid_ranked.batch_id, grid_ranked.quantile, grid_ranked.grid_rank
 
 ),
 
