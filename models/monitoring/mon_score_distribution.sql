@@ -24,9 +24,9 @@
       below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
       Flags cluster in time (fraud rings), so the binomial test alone is too eager.
 #}
-{#- The reference grid has 101 points (ml_reference_score_quantiles, tested there); the KS
-    below reads at most this many. #}
-{%- set max_grid_points = 101 %}
+{#- The KS below reads at most this many reference grid points (var reference_grid_points:
+    training logs 101; tests/assert_reference_score_grid_fits_the_ks.sql checks the grid). #}
+{%- set max_grid_points = checked_var('reference_grid_points') | int %}
 
 with
 
