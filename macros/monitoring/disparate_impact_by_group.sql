@@ -43,17 +43,38 @@
 
     ),
 
+    -- One pass over `scored`: claims and flags per combination of the attributes' groups (a
+    -- few dozen cells), then each attribute's groups summed from the cells. One hash table,
+    -- no grouping sets (which DuckDB runs as one pass per set over a materialised copy).
+    di_cells as (
+
+        select
+            {{ key }},
+            {%- for attribute in attributes %}
+                coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), 'unknown') as di_group_{{ loop.index }},
+            {%- endfor %}
+            count(*) as n,
+            sum(case when is_flagged then 1 else 0 end) as flagged
+        from {{ scored }}
+        group by
+            {{ key }}
+            {%- for attribute in attributes %},
+                coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), 'unknown')
+            {%- endfor %}
+
+    ),
+
     di_group_counts as (
 
         {%- for attribute in attributes %}
             select
                 {{ key }},
                 {{ sql_literal(attribute) }} as attribute_name,
-                coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), 'unknown') as group_name,
-                count(*) as n,
-                sum(case when is_flagged then 1 else 0 end) as flagged
-            from {{ scored }}
-            group by {{ key }}, coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), 'unknown')
+                di_group_{{ loop.index }} as group_name,
+                sum(n) as n,
+                sum(flagged) as flagged
+            from di_cells
+            group by {{ key }}, di_group_{{ loop.index }}
             {%- if not loop.last %}
                 union all
             {%- endif %}

@@ -42,7 +42,49 @@ thresholds as (
 
 ),
 
-null_counts as (
+-- The batch's NULL (and NaN) count per model input. mon_feature_psi_bins has already counted
+-- them, in the null bin of each input, in its one pass over the batch (the same rule: NULL,
+-- NaN, or a scored claim missing from the features): a batch whose every model input has a
+-- null bin there is read from it. Any other batch (a model version without a reference
+-- profile, or a model input the champion was not trained on) is counted from the batch
+-- itself; usually none is, and that branch reads no rows.
+binned_batches as (
+
+    select psi_bins.batch_id
+    from {{ ref('mon_feature_psi_bins') }} as psi_bins
+    inner join batches
+        on
+            psi_bins.batch_id = batches.batch_id
+            and psi_bins.scored_at = batches.scored_at
+    where
+        psi_bins.bin_kind = 'null'
+        and psi_bins.feature_name in (
+            {%- for feature in features %}
+                {{ sql_literal(feature.name) }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+    group by psi_bins.batch_id
+    having count(distinct psi_bins.feature_name) = {{ features | length }}
+
+),
+
+binned_null_counts as (
+
+    select
+        {%- for feature in features %}
+            sum(case when psi_bins.feature_name = {{ sql_literal(feature.name) }} then psi_bins.current_count else 0 end)
+                as {{ feature.name }},
+        {%- endfor %}
+        psi_bins.batch_id
+    from {{ ref('mon_feature_psi_bins') }} as psi_bins
+    inner join binned_batches
+        on psi_bins.batch_id = binned_batches.batch_id
+    where psi_bins.bin_kind = 'null'
+    group by psi_bins.batch_id
+
+),
+
+scanned_null_counts as (
 
     select
         {%- for feature in features %}
@@ -57,11 +99,33 @@ null_counts as (
         {%- endfor %}
         scores.batch_id
     from {{ ref('fraud_scores') }} as scores
-    inner join batches
-        on scores.batch_id = batches.batch_id
+    -- the batches to count, filtered before the join to the features, so that the join reads
+    -- nothing when there are none
+    inner join (
+        select batches.batch_id
+        from batches
+        where batches.batch_id not in (select binned_batches.batch_id from binned_batches)
+    ) as unbinned_batches
+        on scores.batch_id = unbinned_batches.batch_id
     left join {{ ref('fct_claim_features') }} as claims
         on scores.claim_id = claims.claim_id
     group by scores.batch_id
+
+),
+
+null_counts as (
+
+    {%- for source in ['binned_null_counts', 'scanned_null_counts'] %}
+        select
+            {%- for feature in features %}
+                {{ feature.name }},
+            {%- endfor %}
+            batch_id
+        from {{ source }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 ),
 

@@ -24,9 +24,11 @@
       below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
       Flags cluster in time (fraud rings), so the binomial test alone is too eager.
 #}
-{#- The KS below reads at most this many reference grid points (var reference_grid_points:
-    training logs 101; tests/assert_reference_score_grid_fits_the_ks.sql checks the grid). #}
+{#- On Spark and Databricks the KS reads at most this many reference grid points (var
+    reference_grid_points: training logs 101; tests/assert_reference_score_grid_fits_the_ks.sql
+    checks the grid); DuckDB's reads any number (macros/monitoring/score_grid_counts.sql). #}
 {%- set max_grid_points = checked_var('reference_grid_points') | int %}
+{%- set percentiles = [0.5, 0.9, 0.95, 0.99] %}
 
 with
 
@@ -58,26 +60,40 @@ scores as (
 
 ),
 
-summary as (
+score_summary as (
 
     select
         batch_id,
         count(*) as n_scored,
         avg(fraud_probability) as fraud_probability_mean,
         stddev_samp(fraud_probability) as fraud_probability_std,
-        {{ percentile_cont('fraud_probability', 0.5) }} as fraud_probability_p50,
-        {{ percentile_cont('fraud_probability', 0.9) }} as fraud_probability_p90,
-        {{ percentile_cont('fraud_probability', 0.95) }} as fraud_probability_p95,
-        {{ percentile_cont('fraud_probability', 0.99) }} as fraud_probability_p99,
+        {{ percentiles_cont('fraud_probability', percentiles) }} as fraud_probability_percentiles,
         avg(anomaly_score) as anomaly_score_mean,
         stddev_samp(anomaly_score) as anomaly_score_std,
-        {{ percentile_cont('anomaly_score', 0.5) }} as anomaly_score_p50,
-        {{ percentile_cont('anomaly_score', 0.9) }} as anomaly_score_p90,
-        {{ percentile_cont('anomaly_score', 0.95) }} as anomaly_score_p95,
-        {{ percentile_cont('anomaly_score', 0.99) }} as anomaly_score_p99,
+        {{ percentiles_cont('anomaly_score', percentiles) }} as anomaly_score_percentiles,
         sum(case when is_flagged then 1 else 0 end) as n_flagged
     from scores
     group by batch_id
+
+),
+
+summary as (
+
+    select
+        batch_id,
+        n_scored,
+        fraud_probability_mean,
+        fraud_probability_std,
+        {%- for p in percentiles %}
+            {{ list_element('fraud_probability_percentiles', loop.index) }} as fraud_probability_p{{ (p * 100) | round | int }},
+        {%- endfor %}
+        anomaly_score_mean,
+        anomaly_score_std,
+        {%- for p in percentiles %}
+            {{ list_element('anomaly_score_percentiles', loop.index) }} as anomaly_score_p{{ (p * 100) | round | int }},
+        {%- endfor %}
+        n_flagged
+    from score_summary
 
 ),
 
@@ -93,79 +109,10 @@ grid as (
 
 ),
 
--- F(v) on the grid without sorting the batch: the grid values in ascending order (rank r,
--- ties by quantile) are the edges e_0 <= e_1 <= ...; a score s has n_edges_below(s) edges < s
--- and n_edges_at_or_below(s) edges <= s (binary searches, macros/monitoring/edges_below.sql).
--- Then s <= e_r iff n_edges_below(s) <= r, and s < e_r iff n_edges_at_or_below(s) <= r: the
--- counts F(v) and F(v-) need are sums over at most (grid points + 1)^2 positions per batch.
-grid_ranked as (
-
-    select
-        batch_id,
-        quantile,
-        value,
-        row_number() over (partition by batch_id order by value asc, quantile asc) - 1
-            as grid_rank
-    from grid
-
-),
-
-grid_edges as (
-
-    select
-        {%- for rank in range(max_grid_points) %}
-            max(case when grid_rank = {{ rank }} then value end) as edge_{{ rank }},
-        {%- endfor %}
-        batch_id
-    from grid_ranked
-    group by batch_id
-
-),
-
-score_positions as (
-
-    select
-        scores.batch_id,
-        {{ edges_below('scores.fraud_probability', 'grid_edges.edge_', max_grid_points) }}
-            as n_edges_below,
-        {{ edges_below('scores.fraud_probability', 'grid_edges.edge_', max_grid_points, strictly=false) }}
-            as n_edges_at_or_below
-    from scores
-    inner join grid_edges
-        on scores.batch_id = grid_edges.batch_id
-    where scores.fraud_probability is not null
-
-),
-
-position_counts as (
-
-    select
-        batch_id,
-        n_edges_below,
-        n_edges_at_or_below,
-        count(*) as n_scores
-    from score_positions
-    group by batch_id, n_edges_below, n_edges_at_or_below
-
-),
-
+-- F(v) and F(v-) of the batch at every reference grid point (macros/monitoring/score_grid_counts).
 grid_points as (
 
-    select
-        grid_ranked.batch_id,
-        grid_ranked.quantile,
-        coalesce(sum(case
-            when position_counts.n_edges_below <= grid_ranked.grid_rank
-                then position_counts.n_scores
-        end), 0) as n_at_or_below,
-        coalesce(sum(case
-            when position_counts.n_edges_at_or_below <= grid_ranked.grid_rank
-                then position_counts.n_scores
-        end), 0) as n_below
-    from grid_ranked
-    left join position_counts
-        on grid_ranked.batch_id = position_counts.batch_id
-    group by grid_ranked.batch_id, grid_ranked.quantile, grid_ranked.grid_rank
+    {{ score_grid_counts(scores='scores', grid='grid', max_grid_points=max_grid_points) }}
 
 ),
 
