@@ -72,8 +72,13 @@ binned_null_counts as (
 
     select
         {%- for feature in features %}
-            sum(case when psi_bins.feature_name = {{ sql_literal(feature.name) }} then psi_bins.current_count else 0 end)
-                as {{ feature.name }},
+            sum(
+                case
+                    when psi_bins.feature_name = {{ sql_literal(feature.name) }}
+                        then psi_bins.current_count
+                    else 0
+                end
+            ) as {{ feature.name }},
         {%- endfor %}
         psi_bins.batch_id
     from {{ ref('mon_feature_psi_bins') }} as psi_bins
@@ -81,6 +86,16 @@ binned_null_counts as (
         on psi_bins.batch_id = binned_batches.batch_id
     where psi_bins.bin_kind = 'null'
     group by psi_bins.batch_id
+
+),
+
+-- the batches to count from their claims, filtered before the join to the features, so that
+-- the join reads nothing when there are none
+unbinned_batches as (
+
+    select batch_id
+    from batches
+    where batch_id not in (select binned_batches.batch_id from binned_batches)
 
 ),
 
@@ -99,13 +114,7 @@ scanned_null_counts as (
         {%- endfor %}
         scores.batch_id
     from {{ ref('fraud_scores') }} as scores
-    -- the batches to count, filtered before the join to the features, so that the join reads
-    -- nothing when there are none
-    inner join (
-        select batches.batch_id
-        from batches
-        where batches.batch_id not in (select binned_batches.batch_id from binned_batches)
-    ) as unbinned_batches
+    inner join unbinned_batches
         on scores.batch_id = unbinned_batches.batch_id
     left join {{ ref('fct_claim_features') }} as claims
         on scores.claim_id = claims.claim_id

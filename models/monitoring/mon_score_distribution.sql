@@ -85,12 +85,14 @@ summary as (
         fraud_probability_mean,
         fraud_probability_std,
         {%- for p in percentiles %}
-            {{ list_element('fraud_probability_percentiles', loop.index) }} as fraud_probability_p{{ (p * 100) | round | int }},
+            {{ list_element('fraud_probability_percentiles', loop.index) }}
+                as fraud_probability_p{{ (p * 100) | round | int }},
         {%- endfor %}
         anomaly_score_mean,
         anomaly_score_std,
         {%- for p in percentiles %}
-            {{ list_element('anomaly_score_percentiles', loop.index) }} as anomaly_score_p{{ (p * 100) | round | int }},
+            {{ list_element('anomaly_score_percentiles', loop.index) }}
+                as anomaly_score_p{{ (p * 100) | round | int }},
         {%- endfor %}
         n_flagged
     from score_summary

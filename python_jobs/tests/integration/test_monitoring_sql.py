@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from harness import DbtProject, make_project, once_per_session, worker_copy
 from monitoring_fixture import (
     ALL_NULL_BATCH,
@@ -362,3 +363,33 @@ def test_status_tests_map_statuses_to_dbt_severities(monitored: dict) -> None:
         results["unique_combination_of_columns_mon_feature_psi_batch_id__feature_name"]["status"]
         == "pass"
     )
+
+
+def test_contracted_not_null_columns_are_refused_on_write(monitored: dict) -> None:
+    """The monitor build has no not_null test nodes on the contracted mon_* columns: their
+    contracts declare not_null constraints, which DuckDB keeps on the tables and checks on
+    every later insert, incremental runs included."""
+    models_yml = Path(__file__).resolve().parents[3] / "models/monitoring/_monitoring__models.yml"
+    document = yaml.safe_load(models_yml.read_text())
+    declared = {
+        (model["name"], column["name"])
+        for model in document["models"]
+        for column in model.get("columns", [])
+        if {"type": "not_null"} in column.get("constraints", [])
+    }
+    assert ("mon_feature_psi", "status") in declared
+    assert len(declared) >= 12
+    with duckdb.connect(str(monitored["project"].duckdb_path)) as con:
+        enforced = {
+            (table, columns[0])
+            for table, columns in con.execute(
+                "select table_name, constraint_column_names from duckdb_constraints() "
+                "where schema_name = 'main_monitoring' and constraint_type = 'NOT NULL'"
+            ).fetchall()
+        }
+        assert declared <= enforced, declared - enforced
+        with pytest.raises(duckdb.ConstraintException, match="status"):
+            con.execute(
+                "insert into main_monitoring.mon_feature_psi (batch_id, feature_name, status) "
+                "values ('b_test', 'x', null)"
+            )
