@@ -82,17 +82,13 @@ summary as (
     select
         batch_id,
         n_scored,
-        fraud_probability_mean,
-        fraud_probability_std,
-        {%- for p in percentiles %}
-            {{ list_element('fraud_probability_percentiles', loop.index) }}
-                as fraud_probability_p{{ (p * 100) | round | int }},
-        {%- endfor %}
-        anomaly_score_mean,
-        anomaly_score_std,
-        {%- for p in percentiles %}
-            {{ list_element('anomaly_score_percentiles', loop.index) }}
-                as anomaly_score_p{{ (p * 100) | round | int }},
+        {%- for score in ['fraud_probability', 'anomaly_score'] %}
+            {{ score }}_mean,
+            {{ score }}_std,
+            {%- for p in percentiles %}
+                {{ list_element(score ~ '_percentiles', loop.index) }}
+                    as {{ score }}_p{{ (p * 100) | round | int }},
+            {%- endfor %}
         {%- endfor %}
         n_flagged
     from score_summary
