@@ -36,7 +36,6 @@ load average is recorded, since other work on the machine inflates every figure.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import resource
@@ -348,14 +347,12 @@ def bench_size(claims: int, work: Path, venv: Path | None, seed: int, repeat: in
     write_table(
         db, "main_ml", "fraud_scores", scores_frame(batch["claim_id"], f"bench_{claims}", seed)
     )
-    # Evidently's inputs written now, and the frames freed before any timed process starts: a
-    # child's peak RSS (wait4) counts the pages it shares with this process until it execs, so
-    # a 5M-claim frame held here added ~2 GiB to dbt's figure
+    # Evidently's inputs written now and the frames dropped: the timed builds do not need them
+    # (each command's peak RSS is its own either way: benchmarks.bench.measure)
     if venv is not None:
         _evidently_frame(reference, spec).to_parquet(work / "reference.parquet")
         _evidently_frame(batch, spec).to_parquet(work / "current.parquet")
     del batch, reference, warmup
-    gc.collect()
     prepared_s = time.perf_counter() - started
     # the same scheduled run `repeat` times from the same state (the database copied back
     # before each): this machine's run-to-run spread is ~10 %, so the median is reported and
