@@ -64,6 +64,8 @@ SEEDS = ("monitoring_thresholds", "monitoring_reference_groups")
 # Evidently reports shorter than this run as often as the project's build (--repeat), longer
 # ones once (1M claims took 45-59 s from run to run, 5M ~260 s)
 EVIDENTLY_REPEAT_UNDER_S = 90.0
+# a node name no project has: `dbt build --select fqn:NOTHING` measures dbt's fixed cost
+NOTHING = "bench_selects_no_node"
 # the bundle's dbt_monitor task (resources/claims_fraud_pipeline.job.yml), less --target
 MONITOR_BUILD = ("build", "--selector", "monitor", "--exclude-resource-type", "unit_test")
 # claims -> (node-time ratio, wall-time ratio, peak GiB) the issue asks for; None: no target
@@ -272,6 +274,18 @@ def dbt(env: dict[str, str], *args: str, verdicts_may_fail: bool = False) -> dic
     }
 
 
+def dbt_floor_s(env: dict[str, str]) -> float:
+    """Wall seconds of a ``dbt build`` that selects nothing, in the same project and state as
+    the timed build: dbt's own start-up (imports, adapter, partial parse, manifest and graph),
+    which any dbt command pays before its first node, whatever the SQL."""
+    command = [str(Path(sys.executable).with_name("dbt")), "build", "--quiet"]
+    command += ["--select", f"fqn:{NOTHING}"]
+    result = measure("dbt build (nothing selected)", 0, command, env, find_project_root())
+    if result.exit_code != 0:
+        raise RuntimeError(f"{' '.join(command)}: exit {result.exit_code}")
+    return result.seconds
+
+
 def _median_run(runs: list[dict]) -> dict:
     """The run of median node time (the lower middle of an even count), with every run's
     wall and node seconds beside it."""
@@ -365,6 +379,8 @@ def bench_size(claims: int, work: Path, venv: Path | None, seed: int, repeat: in
         runs.append(dbt(env, *MONITOR_BUILD, verdicts_may_fail=True))
     (work / "before_monitor.duckdb").unlink()
     project = _median_run(runs)
+    project["floor_runs_s"] = [dbt_floor_s(env) for _ in range(repeat)]
+    project["floor_s"] = sorted(project["floor_runs_s"])[(repeat - 1) // 2]
     with duckdb.connect(str(db), read_only=True) as con:
         monitored = con.execute(
             "select n from main_monitoring.mon_score_distribution where batch_id = ?",
@@ -460,6 +476,18 @@ def report(results: list[dict]) -> str:
         lines.append(
             f"- {result['claims']:,} claims: project wall / node s {runs}; Evidently s {shown}"
         )
+    lines.append("")
+    lines.append(
+        "dbt's fixed cost: the same `dbt build` selecting no node, same project and state "
+        "(median wall s; Evidently's report over it bounds the wall ratio any dbt build can reach):"
+    )
+    for result in results:
+        floor = result["project"]["floor_s"]
+        bound = ""
+        if "evidently" in result:
+            bound = f"; Evidently / floor {result['evidently']['run_s'] / floor:.1f}x"
+        runs = ", ".join(f"{seconds:.2f}" for seconds in result["project"]["floor_runs_s"])
+        lines.append(f"- {result['claims']:,} claims: {floor:.2f} s (runs {runs}){bound}")
     lines.append("")
     lines.append("Models' node seconds (the run of median node time):")
     for result in results:
