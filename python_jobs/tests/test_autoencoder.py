@@ -60,9 +60,10 @@ def test_score_is_the_mean_of_capped_squared_standardised_residuals(
     assert list(errors.columns) == ["a", "b", "c", "big", "side"]
     assert np.allclose(fitted.score(frame), errors.mean(axis=1))
     # Recompute feature c by hand: e = min(((c - f_c(a, b, big, side)) / s_c)^2, cap).
-    prepared = fitted._prepare(frame)
-    model = fitted._models["c"]
-    predicted = model.booster.predict(fitted._dmatrix(prepared, "c"))
+    scorer = fitted.scorer()
+    prepared = scorer.prepare(frame)
+    model = scorer.models["c"]
+    predicted = model.booster.predict(scorer.dmatrix(prepared, "c"))
     expected = np.minimum(((frame["c"] - predicted) / fitted.scales["c"]) ** 2, SMALL.cap)
     assert np.allclose(errors["c"], expected)
     far = frame.head(1).assign(a=1e6)

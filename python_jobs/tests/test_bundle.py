@@ -32,7 +32,11 @@ def _pipeline_task(data: dict, key: str) -> dict:
 def test_every_target_validates(target: str, schema: Path) -> None:
     report = bundle.validate_target(ROOT, target, schema, cli=cli_spec())
     assert report.problems == []
-    assert report.jobs == {"claims_fraud_pipeline": 7, "claims_fraud_training": 2}
+    assert report.jobs == {
+        "claims_fraud_pipeline": 7,
+        "claims_fraud_training": 2,
+        "claims_fraud_rollback": 1,
+    }
 
 
 def test_whole_document_with_targets_matches_the_schema(schema: Path) -> None:
@@ -105,15 +109,17 @@ def test_drift_retrains_through_the_jobs_own_condition_and_run_job_task() -> Non
     assert set(run["job_parameters"]) == declared == {"trigger", "batch_id"}
 
 
-def test_the_cluster_spec_is_written_once_for_both_jobs() -> None:
+def test_the_cluster_spec_is_written_once_for_every_job() -> None:
     raw = bundle.load_bundle(ROOT, "prod", resolve=False)
     for job in bundle.jobs(raw).values():
         assert job["job_clusters"] == [
             {"job_cluster_key": "claims_fraud_cluster", "new_cluster": "${var.job_cluster}"}
         ]
     resolved = bundle.jobs(bundle.load_bundle(ROOT, "prod"))
-    pipeline, training = (resolved[k]["job_clusters"][0]["new_cluster"] for k in sorted(resolved))
-    assert pipeline == training
+    clusters = [job["job_clusters"][0]["new_cluster"] for job in resolved.values()]
+    assert len(clusters) == 3
+    pipeline = clusters[0]
+    assert all(cluster == pipeline for cluster in clusters)
     assert pipeline["spark_env_vars"]["CLAIMS_FRAUD_CATALOG"] == "claims_fraud_prod"
     assert pipeline["spark_version"] == "15.4.x-scala2.12"
 
@@ -353,7 +359,9 @@ def test_served_model_name_is_the_one_the_jobs_register(target: str) -> None:
     assert values["autoencoder_model_name"] == settings.autoencoder_name
 
 
-@pytest.mark.parametrize("job", ["claims_fraud_pipeline", "claims_fraud_training"])
+@pytest.mark.parametrize(
+    "job", ["claims_fraud_pipeline", "claims_fraud_training", "claims_fraud_rollback"]
+)
 def test_wheel_tasks_read_unity_catalog_and_the_workspace_mlflow(job: str) -> None:
     """On Databricks the CLI must not fall back to its local defaults (DuckDB, sqlite)."""
     config = bundle.load_bundle(ROOT, "prod")

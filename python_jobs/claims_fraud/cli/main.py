@@ -50,6 +50,21 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         add_arguments="claims_fraud.cli.common:add_warehouse_arguments",
         run="claims_fraud.cli.models:run_promote",
     ),
+    "rollback": Subcommand(
+        help="move @champion back to a version that passed its promotion gate (the previous "
+        "one, or --to-version N), recorded in ml_promotion_decisions",
+        description="Move @champion (classifier and autoencoder) back to the most recently "
+        "promoted version other than the current one, or to --to-version N. Refused, nothing "
+        "changed (exit 2): a version that never passed its gate, the current champion, a "
+        "version whose files do not load, no reason given. The decision (action rollback, "
+        "from, to, reason, who, when) is appended to ml_promotion_decisions.",
+        examples=(
+            'claims-fraud rollback --reason "v7 flags twice the budget since the March feed"',
+            'claims-fraud rollback --to-version 3 --reason "back to the audited model"',
+        ),
+        add_arguments="claims_fraud.cli.models:add_rollback_arguments",
+        run="claims_fraud.cli.models:run_rollback",
+    ),
     "has-champion": Subcommand(
         help="is there a usable @champion? exit 0 yes, 1 no (says why)",
         description="Exit 0 when the registry's @champion classifier and autoencoder and the "

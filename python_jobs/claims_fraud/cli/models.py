@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from claims_fraud.cli.common import EXIT_OK, fail, mlflow_settings, warehouse
+from claims_fraud.cli.common import (
+    EXIT_OK,
+    add_warehouse_arguments,
+    fail,
+    mlflow_settings,
+    warehouse,
+)
 
 
 def run_promote(args: argparse.Namespace) -> int:
@@ -18,6 +24,34 @@ def run_promote(args: argparse.Namespace) -> int:
     except (NoModelWithAliasError, TableNotFoundError) as exc:
         return fail("promote", exc)
     print(decision.describe())
+    return EXIT_OK
+
+
+def add_rollback_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reason",
+        required=True,
+        help="why (kept in ml_promotion_decisions with who and when)",
+    )
+    parser.add_argument(
+        "--to-version",
+        default=None,
+        help="the registry version to make @champion (default: the most recently promoted "
+        "version other than the current champion; empty = default)",
+    )
+    add_warehouse_arguments(parser)
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    from claims_fraud.ml.rollback import RollbackRefusedError, run_rollback
+    from claims_fraud.ml.tracking import NoModelWithAliasError
+
+    to_version = (args.to_version or "").strip().removeprefix("v") or None
+    try:
+        done = run_rollback(warehouse(args, "ml"), mlflow_settings(args), args.reason, to_version)
+    except (RollbackRefusedError, NoModelWithAliasError) as exc:
+        return fail("rollback", f"{exc}; nothing was changed")
+    print(done.describe())
     return EXIT_OK
 
 

@@ -235,6 +235,58 @@ def format_scoring_summary(summary: ScoringSummary | None) -> str:
     return "\n".join(lines)
 
 
+QUEUE_ROWS = 10
+
+
+def collect_review_queue(duckdb_path: Path, batch_id: str, rows: int = QUEUE_ROWS) -> list[tuple]:
+    """The first ``rows`` of a batch's siu_review_queue (rank, claim, paid, probability,
+    expected amount, first reason), plus its length and capacity as the last item; [] when
+    the queue is not built."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        found = con.execute(
+            "select table_schema from information_schema.tables "
+            "where table_name = 'siu_review_queue'"
+        ).fetchall()
+        if not found:
+            return []
+        queue = quote_relation(found[0][0], "siu_review_queue")
+        top = con.execute(
+            "select queue_rank, claim_id, total_paid_amount, fraud_probability, "  # noqa: S608
+            f"expected_recoverable_amount, reason_1, reason_2, reason_3 from {queue} "
+            "where batch_id = ? order by queue_rank limit ?",
+            [batch_id, rows],
+        ).fetchall()
+        size = con.execute(
+            f"select count(*), count_if(is_within_capacity) from {queue} where batch_id = ?",  # noqa: S608
+            [batch_id],
+        ).fetchall()[0]
+    return [*top, size] if top else []
+
+
+def format_review_queue(batch_id: str, queue: list[tuple]) -> str:
+    """The top of the SIU review queue, each claim with its reasons."""
+    if not queue:
+        return ""
+    *top, (size, within) = queue
+    lines = [
+        "",
+        f"SIU review queue, batch {batch_id}: {size:,} flagged claims, {within:,} within "
+        "capacity (siu_review_queue; ranked by probability x paid amount)",
+        f"  {'#':>3}  {'claim':<14} {'paid USD':>10}  {'prob':>5}  {'expected':>9}  why",
+    ]
+    for rank, claim, paid, probability, expected, *reasons in top:
+        paid_text = "n/a" if paid is None else f"{float(paid):,.0f}"
+        shown = [reason for reason in reasons if reason]
+        lines.append(
+            f"  {rank:>3}  {claim:<14} {paid_text:>10}  {probability:>5.2f}  "
+            f"{expected:>9,.0f}  {shown[0] if shown else '(no reason recorded)'}"
+        )
+        lines += [
+            f"  {'':>3}  {'':<14} {'':>10}  {'':>5}  {'':>9}  {reason}" for reason in shown[1:]
+        ]
+    return "\n".join(lines)
+
+
 def format_timings(runs: list[dict[str, Any]], path: Path) -> str:
     """The task timings of the recorded local bundle runs: task, seconds, state; tasks that a
     run left out (--skip/--only) are not listed."""
@@ -312,7 +364,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(format_summary(summary))
     print(format_timings(runs, timings))
-    print(format_scoring_summary(collect_scoring_summary(args.duckdb, args.mlflow_dir)))
+    scoring = collect_scoring_summary(args.duckdb, args.mlflow_dir)
+    print(format_scoring_summary(scoring))
+    if scoring is not None:
+        queue = collect_review_queue(args.duckdb, scoring.batch_id)
+        print(format_review_queue(scoring.batch_id, queue))
     print(
         format_next_steps(args.report or local_dir / "monitoring_report.html", local_dir / "logs")
     )

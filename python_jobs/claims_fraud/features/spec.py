@@ -12,19 +12,31 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from claims_fraud.features.reference import find_project_root
+from claims_fraud.portable_model import (
+    FEATURE_TYPES,
+    FeatureSchemaError,
+    check_inputs,
+    input_matrix,
+)
+
+__all__ = [
+    "FEATURES_MODEL",
+    "FEATURES_YAML",
+    "FEATURE_TYPES",
+    "FeatureSchemaError",
+    "FeatureSpec",
+    "feature_matrix",
+    "load_feature_spec",
+    "parse_feature_spec",
+    "validate_feature_frame",
+]
 
 FEATURES_MODEL = "fct_claim_features"
 FEATURES_YAML = Path("models/features/_features__models.yml")
-FEATURE_TYPES = ("numeric", "boolean", "categorical")
-
-
-class FeatureSchemaError(ValueError):
-    """A feature frame or a model does not match the expected feature columns."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,11 @@ class FeatureSpec:
     @property
     def inputs(self) -> tuple[str, ...]:
         return self.numeric + self.boolean + self.categorical
+
+    @property
+    def types(self) -> dict[str, str]:
+        """{input: feature type}, in ``inputs`` order (what a registered model stores)."""
+        return {column: self.type_of(column) for column in self.inputs}
 
     def type_of(self, column: str) -> str:
         for feature_type in FEATURE_TYPES:
@@ -121,54 +138,11 @@ def validate_feature_frame(
     frame: pd.DataFrame, spec: FeatureSpec, table: str = FEATURES_MODEL
 ) -> None:
     """Fail, naming the column, when a model input is missing or has the wrong type."""
-    missing = [column for column in spec.inputs if column not in frame.columns]
-    if missing:
-        raise FeatureSchemaError(f"{table} is missing feature column(s): {', '.join(missing)}")
-    for column in spec.numeric:
-        dtype = frame[column].dtype
-        is_number = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-        if not (is_number or _is_decimal_object(frame[column])):
-            raise FeatureSchemaError(f"{table}.{column} must be numeric, got {dtype}")
-    for column in spec.boolean:
-        dtype = frame[column].dtype
-        if not (pd.api.types.is_bool_dtype(dtype) or _is_boolean_object(frame[column])):
-            raise FeatureSchemaError(f"{table}.{column} must be boolean, got {dtype}")
-    for column in spec.categorical:
-        dtype = frame[column].dtype
-        if not (
-            pd.api.types.is_string_dtype(dtype)
-            or isinstance(dtype, pd.CategoricalDtype)
-            or pd.api.types.is_object_dtype(dtype)
-        ):
-            raise FeatureSchemaError(f"{table}.{column} must be text (categorical), got {dtype}")
-
-
-def _is_decimal_object(series: pd.Series) -> bool:
-    """DECIMAL columns arrive as Python Decimal objects from some engines."""
-    if not pd.api.types.is_object_dtype(series.dtype):
-        return False
-    sample = series.dropna().head(100)
-    return len(sample) == 0 or all(
-        isinstance(value, (int, float, np.number)) or type(value).__name__ == "Decimal"
-        for value in sample
-    )
-
-
-def _is_boolean_object(series: pd.Series) -> bool:
-    if not pd.api.types.is_object_dtype(series.dtype):
-        return False
-    return series.dropna().map(lambda value: isinstance(value, (bool, np.bool_))).all()
+    check_inputs(frame, spec.types, table)
 
 
 def feature_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """Model inputs only, typed for tree models: numeric and boolean as float64 (NaN for
-    nulls), categorical as pandas category. Raises FeatureSchemaError first if the frame is off."""
-    validate_feature_frame(frame, spec)
-    matrix = pd.DataFrame(index=frame.index)
-    for column in spec.numeric:
-        matrix[column] = pd.to_numeric(frame[column], errors="raise").astype("float64")
-    for column in spec.boolean:
-        matrix[column] = frame[column].astype("float64")
-    for column in spec.categorical:
-        matrix[column] = frame[column].astype("string").astype("category")
-    return matrix
+    nulls), categorical as pandas category. Raises FeatureSchemaError first if the frame is off.
+    The registered models build their inputs with the same function (portable_model)."""
+    return input_matrix(frame, spec.types, FEATURES_MODEL)

@@ -56,7 +56,10 @@ import xgboost as xgb
 
 from claims_fraud.features.spec import FeatureSpec
 from claims_fraud.ml.config import config_from_mapping, config_to_dict
-from claims_fraud.ml.evaluate import as_training_categories
+from claims_fraud.portable_model import (
+    FeatureReconstructor,
+    ReconstructionScorer,
+)
 
 MAD_TO_SIGMA = 1.4826
 
@@ -94,19 +97,6 @@ class AutoencoderConfig:
         return config_to_dict(self)
 
 
-def signed_log1p(values: np.ndarray) -> np.ndarray:
-    """sign(x) * log1p(|x|): monotone, 0 at 0, logarithmic in both tails."""
-    return np.sign(values) * np.log1p(np.abs(values))
-
-
-@dataclass(frozen=True)
-class _FeatureModel:
-    target: str
-    kind: str  # "numeric" | "boolean" | "categorical"
-    booster: xgb.Booster
-    n_classes: int  # 0 for regressors
-
-
 class TreeAutoencoder:
     """Per-feature gradient-boosted reconstruction error; ``score`` is higher when a claim's
     features disagree with each other. See the module docstring for the exact formula.
@@ -127,28 +117,20 @@ class TreeAutoencoder:
         self.skipped_features: dict[str, str] = {}
         self.n_fit_rows = 0
         self.fit_seconds = float("nan")
-        self._models: dict[str, _FeatureModel] = {}
+        self._models: dict[str, FeatureReconstructor] = {}
 
-    # --- preparation ---------------------------------------------------------------------------
-
-    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
-        """Inputs typed for XGBoost: numeric/boolean float64 (NaN for null; bools -> 1.0/0.0),
-        categoricals re-cast to the training levels (null and unseen -> NaN). Accepts the raw
-        feature table or a ``feature_matrix`` frame."""
-        missing = [column for column in self.feature_columns if column not in X.columns]
-        if missing:
-            raise ValueError(f"autoencoder input is missing column(s): {', '.join(missing)}")
-        prepared = pd.DataFrame(index=X.index)
-        for column in self.feature_columns:
-            if self.feature_types[column] == "categorical":
-                prepared[column] = as_training_categories(X[column], self.categories[column])
-            else:
-                prepared[column] = _as_float(X[column])
-        return prepared
-
-    def _dmatrix(self, prepared: pd.DataFrame, target: str) -> xgb.DMatrix:
-        inputs = prepared[[column for column in self.feature_columns if column != target]]
-        return xgb.DMatrix(inputs, enable_categorical=True, nthread=1)
+    def scorer(self) -> ReconstructionScorer:
+        """The scoring half (claims_fraud.portable_model, what the registered model runs)."""
+        return ReconstructionScorer(
+            columns=self.feature_columns,
+            types=self.feature_types,
+            categories=self.categories,
+            scales=self.scales,
+            models=self._models,
+            cap=self.config.cap,
+            log_numeric_targets=self.config.log_numeric_targets,
+            threads=self.config.threads,
+        )
 
     def _params(self, kind: str, n_classes: int) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -166,39 +148,6 @@ class TreeAutoencoder:
         else:
             params.update(objective="multi:softprob", num_class=n_classes)
         return params
-
-    # --- targets and residuals -----------------------------------------------------------------
-
-    def _target(self, prepared: pd.DataFrame, column: str) -> np.ndarray:
-        """The regression/classification target of ``column`` (NaN where null)."""
-        if self.feature_types[column] == "categorical":
-            codes = prepared[column].cat.codes.to_numpy()
-            return np.where(codes < 0, np.nan, codes).astype("float64")
-        values = prepared[column].to_numpy(dtype="float64")
-        if self.feature_types[column] == "numeric" and self.config.log_numeric_targets:
-            return signed_log1p(values)
-        return values
-
-    def _residuals(
-        self, model: _FeatureModel, matrix: xgb.DMatrix, target: np.ndarray
-    ) -> np.ndarray:
-        """observed - predicted (numeric, boolean) or 1 - P(observed level) (categorical)."""
-        predicted = model.booster.predict(matrix)
-        if model.kind != "categorical":
-            return target - predicted
-        if model.n_classes == 2:
-            predicted = np.column_stack([1.0 - predicted, predicted])
-        else:  # multi:softprob is (rows, classes), but flat for 0 rows: make it 2-D always
-            predicted = predicted.reshape(target.size, model.n_classes)
-        observed = np.nan_to_num(target, nan=0.0).astype("int64")
-        residual = 1.0 - predicted[np.arange(target.size), observed]
-        return np.where(np.isnan(target), np.nan, residual)
-
-    def _raw_categorical_unseen(self, X: pd.DataFrame, column: str) -> np.ndarray:  # noqa: N803
-        """Rows whose categorical value is non-null but not a training level."""
-        values = X[column].astype(object)
-        text = values.where(values.isna(), values.map(str))
-        return text.notna().to_numpy() & ~text.isin(self.categories[column]).to_numpy()
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -220,7 +169,8 @@ class TreeAutoencoder:
             for column in self.feature_columns
             if self.feature_types[column] == "categorical"
         }
-        prepared = self._prepare(sample)
+        scoring = self.scorer()
+        prepared = scoring.prepare(sample)
         # Multi-class targets are the slowest fits (one tree per class and round): start them
         # first so the other workers share out the rest. Results are kept in spec order.
         order = sorted(
@@ -228,7 +178,11 @@ class TreeAutoencoder:
         )
         with ThreadPoolExecutor(max_workers=self.config.threads) as pool:
             fitted = dict(
-                zip(order, pool.map(partial(self._fit_feature, prepared), order), strict=True)
+                zip(
+                    order,
+                    pool.map(partial(self._fit_feature, scoring, prepared), order),
+                    strict=True,
+                )
             )
         self._models, self.scales, self.scale_methods, self.skipped_features = {}, {}, {}, {}
         for column in self.feature_columns:
@@ -242,12 +196,12 @@ class TreeAutoencoder:
         return self
 
     def _fit_feature(
-        self, prepared: pd.DataFrame, column: str
-    ) -> tuple[_FeatureModel, float, str] | str:
+        self, scoring: ReconstructionScorer, prepared: pd.DataFrame, column: str
+    ) -> tuple[FeatureReconstructor, float, str] | str:
         """(model, scale, scale method) of one feature, or why it is skipped. Pure: runs in a
         worker thread and touches no attribute it does not only read."""
         kind = self.feature_types[column]
-        target = self._target(prepared, column)
+        target = scoring.target(prepared, column)
         known = ~np.isnan(target)
         if not known.any():
             return "all values null"
@@ -256,13 +210,15 @@ class TreeAutoencoder:
             return f"{n_classes} training level(s)"
         if kind != "categorical" and np.ptp(target[known]) == 0:
             return "constant"
-        matrix = self._dmatrix(prepared.loc[known], column)
+        matrix = scoring.dmatrix(prepared.loc[known], column)
         matrix.set_label(target[known])
         booster = xgb.train(
             self._params(kind, n_classes), matrix, num_boost_round=self.config.n_rounds
         )
-        model = _FeatureModel(column, kind, booster, n_classes if kind == "categorical" else 0)
-        residuals = self._residuals(model, matrix, target[known])
+        model = FeatureReconstructor(
+            column, kind, booster, n_classes if kind == "categorical" else 0
+        )
+        residuals = scoring.residuals(model, matrix, target[known])
         mad_scale = MAD_TO_SIGMA * float(np.median(np.abs(residuals - np.median(residuals))))
         std_scale = float(np.std(residuals))
         if kind == "numeric" and mad_scale >= self.config.sd_floor * std_scale:
@@ -278,36 +234,8 @@ class TreeAutoencoder:
     def feature_errors(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
         """e_ij = min((r_ij / s_j)^2, cap) per used feature (0 where x_ij is null), indexed
         like ``X``: which features make a claim anomalous."""
-        if not self._models:
-            raise ValueError("TreeAutoencoder is not fitted (or every feature was skipped)")
-        prepared = self._prepare(X)
-        columns = list(self._models)
-        with ThreadPoolExecutor(max_workers=self.config.threads) as pool:
-            errors = pool.map(partial(self._feature_error, X, prepared), columns)
-            return pd.DataFrame(dict(zip(columns, errors, strict=True)), index=X.index)
-
-    def _feature_error(
-        self,
-        X: pd.DataFrame,  # noqa: N803
-        prepared: pd.DataFrame,
-        column: str,
-    ) -> np.ndarray:
-        model = self._models[column]
-        target = self._target(prepared, column)
-        residual = self._residuals(model, self._dmatrix(prepared, column), target)
-        if model.kind == "categorical":
-            # An unseen level is maximal surprise (its cast to the training levels is NaN).
-            residual = np.where(self._raw_categorical_unseen(X, column), 1.0, residual)
-        error = np.minimum((residual / self.scales[column]) ** 2, self.config.cap)
-        return np.where(np.isnan(error), 0.0, error)
+        return self.scorer().feature_errors(X)
 
     def score(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
         """score_i = mean over the used features of e_ij (see ``feature_errors``)."""
-        return self.feature_errors(X).to_numpy().mean(axis=1)
-
-
-def _as_float(series: pd.Series) -> pd.Series:
-    """float64 with NaN for null; booleans become 1.0/0.0, decimals floats."""
-    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_object_dtype(series.dtype):
-        return series.astype("float64")
-    return pd.to_numeric(series, errors="raise").astype("float64")
+        return self.scorer().score(X)

@@ -17,6 +17,8 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from claims_fraud.portable_model import as_training_categories
+
 ISOLATION_FOREST_TREES = 200
 ISOLATION_FOREST_MAX_SAMPLES = 1024
 
@@ -141,15 +143,6 @@ def per_scheme_recall(
     )
     table["recall"] = table["flagged"] / table["claims"]
     return table
-
-
-def as_training_categories(values: pd.Series, levels: Sequence[str]) -> pd.Categorical:
-    """``values`` as text cast to the categorical with exactly ``levels``: null and unseen
-    values become NaN (code -1)."""
-    text = values.astype(object)
-    text = text.where(text.isna(), text.map(str))
-    known = text.where(text.isin(list(levels)))
-    return pd.Categorical(known, categories=list(levels))
 
 
 def _numeric_codes(

@@ -82,6 +82,7 @@ class PromotionDecision:
     def to_row(self) -> dict[str, Any]:
         row: dict[str, Any] = {
             "decision_id": self.decision_id,
+            "action": "promote",
             "model_name": self.model_name,
             "challenger_version": self.challenger_version,
             "champion_version_before": self.champion_version_before,

@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from claims_fraud.features.spec import validate_feature_frame
-from claims_fraud.ml.mlflow_models import check_model_features
+from claims_fraud.features.spec import FEATURES_MODEL
 from claims_fraud.ml.reference_tables import check_reference
 from claims_fraud.ml.tracking import CHAMPION, MlflowSettings, load_version_by_alias
 from claims_fraud.warehouse import params
@@ -101,12 +100,8 @@ def score_batch(
     """One row per claim: probability, anomaly score, flag, and the lineage of the scores."""
     params.batch_id(batch_id)
     classifier, autoencoder = champions.classifier, champions.autoencoder
-    for model, what in (
-        (classifier, "the champion classifier"),
-        (autoencoder, "the champion autoencoder"),
-    ):
-        check_model_features(model.spec.inputs, features, what)
-        validate_feature_frame(features, model.spec)
+    for model in (classifier, autoencoder):
+        model.check(features, FEATURES_MODEL)
     if features.empty:
         # The models are not asked about no rows (some flavours fail on them): no claims, no scores.
         return empty_scores()

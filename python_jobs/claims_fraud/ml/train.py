@@ -30,15 +30,19 @@ from xgboost import XGBClassifier
 
 from claims_fraud.features.spec import FeatureSpec, feature_matrix
 from claims_fraud.ml.config import config_from_mapping, config_to_dict
-from claims_fraud.ml.evaluate import as_training_categories, classification_metrics
+from claims_fraud.ml.evaluate import classification_metrics
+from claims_fraud.portable_model import (
+    align_categories,
+    catboost_frame,
+    predict_probability,
+)
 
-Flavour = Literal["xgboost", "catboost"]
+Flavour = Literal["xgboost", "catboost"]  # claims_fraud.portable_model.FLAVOURS
 FLAVOURS: tuple[Flavour, ...] = ("xgboost", "catboost")
 LABEL = "label"
 DATE_COLUMN = "claim_start_date"
 OUTCOME_LABELS = {"confirmed_fraud": 1, "no_fraud": 0}
 DROPPED_OUTCOMES = frozenset({"inconclusive"})
-CATBOOST_MISSING_LEVEL = "NA"
 
 
 @dataclass(frozen=True)
@@ -200,60 +204,6 @@ def time_split(labelled: pd.DataFrame, validation_share: float) -> Split:
     )
 
 
-# --- prediction ---------------------------------------------------------------------------------
-
-
-def _xgboost_categories(model: XGBClassifier) -> dict[str, list[str]]:
-    """Training categories per categorical column, as stored in the booster."""
-    categories = model.get_booster().get_categories(export_to_arrow=True).to_arrow()
-    return {name: values.to_pylist() for name, values in categories if values is not None}
-
-
-def _align_categories(frame: pd.DataFrame, categories: Mapping[str, list[str]]) -> pd.DataFrame:
-    """Re-cast categoricals to the training categories: null and unseen levels become NaN (an
-    unseen level goes down the tree's missing-value branch instead of failing)."""
-    frame = frame.copy()
-    for column, levels in categories.items():
-        frame[column] = as_training_categories(frame[column], levels)
-    return frame
-
-
-def _catboost_frame(frame: pd.DataFrame, cat_columns: list[str]) -> pd.DataFrame:
-    """Categoricals as plain str with null -> 'NA' (CatBoost rejects NaN in cat features)."""
-    frame = frame.copy()
-    for column in cat_columns:
-        values = frame[column].astype(object)
-        frame[column] = values.where(values.notna(), CATBOOST_MISSING_LEVEL).astype(str)
-    return frame
-
-
-def _model_columns(flavour: Flavour, model: Any) -> list[str]:
-    if flavour == "xgboost":
-        return list(model.get_booster().feature_names)
-    return list(model.feature_names_)
-
-
-def predict_probability(flavour: Flavour, model: Any, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-    """P(fraud) (class 1) for each row of a ``feature_matrix`` frame, for either flavour.
-
-    Columns are selected (and ordered) by the model's own feature names, so extra columns are
-    ignored and a missing one raises. XGBoost: categoricals are re-cast to the training
-    categories (unseen -> missing). CatBoost: categoricals become str with null -> 'NA'.
-    """
-    columns = _model_columns(flavour, model)
-    missing = [column for column in columns if column not in X.columns]
-    if missing:
-        raise ValueError(f"{flavour} model needs missing column(s): {', '.join(missing)}")
-    inputs = X[columns]
-    if flavour == "xgboost":
-        return model.predict_proba(_align_categories(inputs, _xgboost_categories(model)))[:, 1]
-    if flavour == "catboost":
-        cat_columns = [columns[i] for i in model.get_cat_feature_indices()]
-        pool = Pool(_catboost_frame(inputs, cat_columns), cat_features=cat_columns)
-        return model.predict_proba(pool)[:, 1]
-    raise ValueError(f"unknown flavour {flavour!r}, expected one of {', '.join(FLAVOURS)}")
-
-
 # --- training -----------------------------------------------------------------------------------
 
 
@@ -291,8 +241,8 @@ def _fit_xgboost(data: _Data, config: TrainingConfig) -> Candidate:
         column: data.X_train[column].cat.categories.astype(str).tolist()
         for column in data.spec.categorical
     }
-    train = _align_categories(data.X_train, categories)
-    valid = _align_categories(data.X_valid, categories)
+    train = align_categories(data.X_train, categories)
+    valid = align_categories(data.X_valid, categories)
     model = XGBClassifier(**params)
     model.fit(train, data.y_train, eval_set=[(valid, data.y_valid)], verbose=False)
     seconds = time.perf_counter() - started
@@ -324,8 +274,8 @@ def _fit_catboost(data: _Data, config: TrainingConfig) -> Candidate:
     started = time.perf_counter()
     params = _catboost_params(config)
     cat_columns = list(data.spec.categorical)
-    train = Pool(_catboost_frame(data.X_train, cat_columns), data.y_train, cat_features=cat_columns)
-    valid = Pool(_catboost_frame(data.X_valid, cat_columns), data.y_valid, cat_features=cat_columns)
+    train = Pool(catboost_frame(data.X_train, cat_columns), data.y_train, cat_features=cat_columns)
+    valid = Pool(catboost_frame(data.X_valid, cat_columns), data.y_valid, cat_features=cat_columns)
     model = CatBoostClassifier(**params, cat_features=cat_columns)
     model.fit(train, eval_set=valid)
     seconds = time.perf_counter() - started

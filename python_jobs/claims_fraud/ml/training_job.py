@@ -10,7 +10,6 @@ and at the autoencoder trained beside it. It returns one row per model for the d
 
 from __future__ import annotations
 
-import importlib.metadata
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -22,7 +21,6 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.models import infer_signature
 
 from claims_fraud.features.spec import (
     FeatureSpec,
@@ -37,7 +35,7 @@ from claims_fraud.ml.evaluate import (
     isolation_forest_baseline,
     per_scheme_recall,
 )
-from claims_fraud.ml.mlflow_models import AnomalyScorer, FraudClassifier
+from claims_fraud.ml.mlflow_models import log_autoencoder, log_classifier
 from claims_fraud.ml.profile import (
     INPUTS_FILE,
     PROFILE_FILE,
@@ -61,8 +59,6 @@ from claims_fraud.ml.train import (
 )
 
 DATE_COLUMN = "claim_start_date"
-# What a registered model needs at load time, pinned to the versions it was trained with.
-MODEL_REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "xgboost", "catboost", "pyyaml")
 RESULT_COLUMNS = (
     "model_name",
     "model_version",
@@ -149,10 +145,6 @@ def _windows(features: pd.DataFrame, split: Split) -> tuple[pd.DataFrame, pd.Dat
     train_window = features.loc[days < split.validation_start]
     valid_window = features.loc[(days >= split.validation_start) & (days <= split.validation_end)]
     return train_window.reset_index(drop=True), valid_window.reset_index(drop=True)
-
-
-def _requirements() -> list[str]:
-    return [f"{name}=={importlib.metadata.version(name)}" for name in MODEL_REQUIREMENTS]
 
 
 def _ground_truth_metrics(
@@ -257,21 +249,6 @@ def log_training_inputs(train_window: pd.DataFrame, spec: FeatureSpec) -> None:
         path = Path(folder) / INPUTS_FILE
         inputs.astype({"claim_id": "string"}).to_parquet(path, index=False)
         mlflow.log_artifact(str(path), artifact_path=REFERENCE_FOLDER)
-
-
-def _log_and_register(wrapper: Any, model_name: str, example: pd.DataFrame) -> str:
-    """Log a pyfunc wrapper with its signature and input example, register it, return the
-    new version."""
-    signature = infer_signature(example, wrapper.predict(None, example))
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=wrapper,
-        signature=signature,
-        input_example=example,
-        pip_requirements=_requirements(),
-        registered_model_name=model_name,
-    )
-    return str(info.registered_model_version)
 
 
 def _row(
@@ -387,8 +364,15 @@ def train_and_register(
                     threshold,
                 )
             )
-            wrapper = FraudClassifier(candidate.flavour, candidate.model, spec, threshold, budget)
-            version = _log_and_register(wrapper, settings.mlflow.classifier_name, example)
+            version = log_classifier(
+                candidate.flavour,
+                candidate.model,
+                spec,
+                threshold,
+                budget,
+                settings.mlflow.classifier_name,
+                example,
+            )
         client.set_model_version_tag(
             settings.mlflow.classifier_name, version, "flavour", candidate.flavour
         )
@@ -431,9 +415,7 @@ def train_and_register(
         mlflow.log_metrics({k: float(v) for k, v in ae_metrics.items() if v is not None})
         mlflow.log_metric("flag_threshold", ae_threshold)
         _log_profile(train_window, spec, autoencoder.score(train_matrix), "anomaly_score")
-        ae_version = _log_and_register(
-            AnomalyScorer(autoencoder, spec), settings.mlflow.autoencoder_name, example
-        )
+        ae_version = log_autoencoder(autoencoder, settings.mlflow.autoencoder_name, example)
     client.set_model_version_tag(
         settings.mlflow.autoencoder_name, ae_version, "training_group_id", group_id
     )

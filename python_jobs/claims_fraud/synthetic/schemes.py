@@ -23,6 +23,26 @@ from claims_fraud.synthetic.parameters import RING_CLAIMS_PER_RING, RING_WINDOW_
 from claims_fraud.synthetic.population import Members, Period, Providers
 from claims_fraud.synthetic.sampling import sample_in_windows
 
+# The model inputs (fct_claim_features) that carry each scheme's mechanism: what an explanation
+# of a flagged claim of that scheme should name among its top reasons
+# (python_jobs/tests/integration/test_explanations.py measures the share per scheme).
+SCHEME_SIGNATURES: dict[str, tuple[str, ...]] = {
+    # E/M visits billed a level or two higher by a pool of providers
+    "upcoding": ("max_em_level", "provider_high_em_share", "provider_high_em_share_excess"),
+    # services split over lines with modifier 59/25
+    "unbundling": ("modifier_59_25_line_share", "provider_modifier_59_25_share", "line_count"),
+    # one-line claims for members with no care around them
+    "phantom_billing": ("member_claims_prior_30d", "member_claims_prior_90d"),
+    # an earlier clean claim billed again
+    "duplicate_billing": ("has_duplicate_service",),
+    # more units than the codes plausibly need, charged above the code's peers
+    "excessive_units": ("total_service_units", "max_charge_peer_zscore", "total_charge_amount"),
+    # time-based codes adding up to more minutes than a day has, for one provider
+    "impossible_days": ("provider_max_day_billed_minutes", "is_provider_impossible_day"),
+    # a ring of providers billing a shared set of members within weeks
+    "provider_ring": ("member_claims_prior_30d", "member_claims_prior_90d"),
+}
+
 
 @dataclass(frozen=True)
 class FraudActors:

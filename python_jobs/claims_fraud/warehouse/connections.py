@@ -69,6 +69,23 @@ class DuckDBWarehouse:
             con.register("incoming_rows", frame)
             exists = self._schema_of(con, table) is not None
             if exists:
+                # a column the table does not have yet (a newer writer) is added first
+                have = {
+                    row[0]
+                    for row in con.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_schema = ? and table_name = ?",
+                        [schema, table],
+                    ).fetchall()
+                }
+                for column, column_type in con.execute(
+                    "select column_name, column_type from (describe incoming_rows)"
+                ).fetchall():
+                    if column not in have:
+                        con.execute(
+                            f"alter table {_quote(schema, table)} add column "
+                            f"{_quote(column)} {column_type}"
+                        )
                 con.execute(
                     f"insert into {_quote(schema, table)} by name select * from incoming_rows"  # noqa: S608
                 )

@@ -51,12 +51,15 @@ def _rewrite_claims(raw: Path, select: str) -> None:
 
 def _build_features(project: DbtProject) -> None:
     """Seeds and models up to fct_claim_features and the quarantine, without their tests: the
-    delivery tests fail an empty or rejected delivery on purpose, scoring must still cope."""
+    delivery tests fail an empty or rejected delivery on purpose, scoring must still cope.
+    Plus the seeds the score slice's SIU models read (the features slice loads every seed)."""
     project.dbt(
         "build",
         "--select",
         "+fct_claim_features",
         "+claims_quarantine",
+        "ref_reason_templates",
+        "monitoring_thresholds",
         "--resource-type",
         "seed",
         "--resource-type",

@@ -6,7 +6,7 @@ monitoring_thresholds seed (as dbt loaded it into the warehouse), read through
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ MONITORING_TABLES: dict[str, str] = {
 OPTIONAL_TABLES: dict[str, str] = {
     "promotions": "ml_promotion_decisions",
     "alerts": "mon_alerts",
+    "review_queue": "siu_review_queue",
 }
 
 
@@ -89,6 +90,7 @@ class ReportData:
     promotions: pd.DataFrame
     alerts: pd.DataFrame
     thresholds: Thresholds
+    review_queue: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_report_data(warehouse: Warehouse) -> ReportData:

@@ -238,8 +238,8 @@ def _promotion_section(data: ReportData) -> str:
     rows = data.promotions
     if rows.empty:
         return empty_note("No promotion decision recorded yet.")
-    base = ["decided_at", "challenger_version", "champion_version_before"]
-    base += ["champion_version_after", "is_promoted", "all_gates_passed"]
+    base = ["decided_at", "action", "challenger_version", "champion_version_before"]
+    base += ["champion_version_after", "is_promoted", "all_gates_passed", "reason", "decided_by"]
     gates = [c for c in rows.columns if c.endswith("_passed") and c != "all_gates_passed"]
     columns = [c for c in base if c in rows.columns] + gates
     flags = {"is_promoted", "all_gates_passed", *gates}
@@ -252,6 +252,47 @@ def _promotion_section(data: ReportData) -> str:
         return when(value) if column == "decided_at" else esc(value)
 
     return html_table(columns, ([cell(c, r[c]) for c in columns] for _, r in rows.iterrows()))
+
+
+QUEUE_ROWS = 20
+
+
+def _queue_section(data: ReportData, batch_id: str | None) -> str:
+    """The top of the batch's SIU review queue, each claim with its reasons in words."""
+    rows = of_batch(data.review_queue, batch_id)
+    if rows.empty:
+        return empty_note(
+            "No SIU review queue for this batch (siu_review_queue: built by the score selector)."
+        )
+    capacity = int(rows["is_within_capacity"].astype(bool).sum())
+    note = (
+        f"<p>{len(rows):,} flagged claims, {capacity:,} within the review capacity; ranked by "
+        "expected recoverable amount (probability x paid amount). The top "
+        f"{min(QUEUE_ROWS, len(rows))}:</p>"
+    )
+    rows = rows.sort_values("queue_rank").head(QUEUE_ROWS)
+    columns = ["queue_rank", "claim_id", "billing_npi", "total_paid_amount"]
+    columns += ["fraud_probability", "expected_recoverable_amount", "reasons"]
+
+    def reasons(row: pd.Series) -> str:
+        found = [row.get(f"reason_{rank}") for rank in (1, 2, 3)]
+        return "<br>".join(esc(reason) for reason in found if isinstance(reason, str) and reason)
+
+    return note + html_table(
+        columns,
+        (
+            [
+                esc(r["queue_rank"]),
+                esc(r["claim_id"]),
+                esc(r.get("billing_npi")),
+                num(r["total_paid_amount"], 0),
+                num(r["fraud_probability"], 3),
+                num(r["expected_recoverable_amount"], 0),
+                reasons(r),
+            ]
+            for _, r in rows.iterrows()
+        ),
+    )
 
 
 def _alerts_section(data: ReportData, batch_id: str | None) -> str:
@@ -330,7 +371,8 @@ def render_report(
         ("fairness", "Disparate impact", lambda: _fairness_section(data, batch_id)),
         ("volume", "Volume over time", lambda: _volume_section(data, window, batch_id)),
         ("drift", "Top drifted features", lambda: _drift_section(data, batch_id)),
-        ("promotions", "Promotion history", lambda: _promotion_section(data)),
+        ("queue", "SIU review queue", lambda: _queue_section(data, batch_id)),
+        ("promotions", "Promotion history and rollbacks", lambda: _promotion_section(data)),
         ("alerts", "Alerts of this batch", lambda: _alerts_section(data, batch_id)),
     )
     body = "".join(

@@ -1,0 +1,117 @@
+-- The SIU's work list: the flagged claims of each scoring batch, ranked by expected
+-- recoverable amount = fraud_probability * total_paid_amount (what is at stake if the claim is
+-- fraud, weighted by how likely the model thinks it is), with the claim's three reasons and a
+-- capacity cut: the first siu_review_capacity claims of a batch (seeds/monitoring_thresholds.csv)
+-- are within capacity. The probability ranks claims (the classifiers weight the classes to
+-- balance them, so it is higher than a calibrated fraud rate): read the amount as a priority,
+-- not as money to book. Ties: higher probability first, then claim_id.
+
+with thresholds as (
+
+    select
+        {{ threshold_columns(['siu_review_capacity']) }}
+    from {{ ref('monitoring_thresholds') }}
+
+),
+
+flagged as (
+
+    select
+        batch_id,
+        claim_id,
+        fraud_probability,
+        anomaly_score,
+        model_version,
+        scored_at
+    from {{ ref('fraud_scores') }}
+    where is_flagged
+
+),
+
+claims as (
+
+    select
+        claim_id,
+        person_id,
+        billing_npi,
+        rendering_npi,
+        rendering_specialty,
+        claim_start_date,
+        total_charge_amount,
+        total_paid_amount
+    from {{ ref('fct_claim_features') }}
+
+),
+
+reasons as (
+
+    select
+        batch_id,
+        claim_id,
+        max(case when reason_rank = 1 then reason end) as reason_1,
+        max(case when reason_rank = 2 then reason end) as reason_2,
+        max(case when reason_rank = 3 then reason end) as reason_3
+    from {{ ref('fraud_score_explanations') }}
+    group by batch_id, claim_id
+
+),
+
+ranked as (
+
+    select
+        flagged.batch_id,
+        flagged.claim_id,
+        claims.person_id,
+        claims.billing_npi,
+        claims.rendering_npi,
+        claims.rendering_specialty,
+        claims.claim_start_date,
+        claims.total_charge_amount,
+        claims.total_paid_amount,
+        flagged.fraud_probability,
+        flagged.anomaly_score,
+        cast(flagged.fraud_probability * coalesce(claims.total_paid_amount, 0) as double)
+            as expected_recoverable_amount,
+        reasons.reason_1,
+        reasons.reason_2,
+        reasons.reason_3,
+        flagged.model_version,
+        flagged.scored_at,
+        row_number() over (
+            partition by flagged.batch_id
+            order by
+                flagged.fraud_probability * coalesce(claims.total_paid_amount, 0) desc,
+                flagged.fraud_probability desc,
+                flagged.claim_id
+        ) as queue_rank
+    from flagged
+    inner join claims
+        on flagged.claim_id = claims.claim_id
+    left join reasons
+        on flagged.batch_id = reasons.batch_id
+        and flagged.claim_id = reasons.claim_id
+
+)
+
+select
+    ranked.batch_id,
+    ranked.queue_rank,
+    ranked.queue_rank <= thresholds.siu_review_capacity as is_within_capacity,
+    ranked.claim_id,
+    ranked.person_id,
+    ranked.billing_npi,
+    ranked.rendering_npi,
+    ranked.rendering_specialty,
+    ranked.claim_start_date,
+    ranked.total_charge_amount,
+    ranked.total_paid_amount,
+    ranked.fraud_probability,
+    ranked.anomaly_score,
+    ranked.expected_recoverable_amount,
+    ranked.reason_1,
+    ranked.reason_2,
+    ranked.reason_3,
+    ranked.model_version,
+    ranked.scored_at
+from ranked
+cross join thresholds

@@ -1,0 +1,147 @@
+"""Why a claim was flagged: the champion classifier's top TreeSHAP contributions per claim.
+
+What the ``ml_score_contributions`` dbt Python model calls, right after ``fraud_scores``: for
+every flagged claim of the batch, the ``TOP_REASONS`` inputs that pushed its score up the most
+(positive contributions to the margin, i.e. the log-odds of fraud; computed by XGBoost's
+``pred_contribs`` or CatBoost's ``ShapValues``, see claims_fraud.portable_model), each with the
+claim's value of that input as an investigator reads it (``display_value``). The SQL model
+``fraud_score_explanations`` turns them into sentences with the templates of
+``seeds/ref_reason_templates.csv``.
+
+The model explained is the version that scored the batch (fraud_scores.model_version), loaded
+by version, not by alias: if @champion moved since, the reasons still match the scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from claims_fraud.ml.tracking import BrokenModelError, MlflowSettings, model_artifact_uri
+from claims_fraud.portable_model import top_contributions
+from claims_fraud.warehouse import params
+
+log = logging.getLogger(__name__)
+
+TOP_REASONS = 3
+CONTRIBUTION_COLUMNS = {
+    "claim_id": "string",
+    "batch_id": "string",
+    "model_name": "string",
+    "model_version": "string",
+    "reason_rank": "int32",
+    "feature_name": "string",
+    "feature_value": "string",
+    "contribution": "float64",
+    # when the batch was scored (fraud_scores.scored_at): a rescore deletes the rows before it
+    "scored_at": "datetime64[us]",
+}
+
+
+def display_value(value: Any, kind: str, feature: str = "") -> str:
+    """A feature value as an investigator reads it: shares (``*_share``, ``*_ratio``) as
+    percentages, excess shares (``*_excess``) in percentage points, other numbers with thousands
+    separators (two decimals unless whole), booleans yes/no, levels as they are, null as
+    'missing'."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    if kind == "boolean":
+        return "yes" if bool(value) else "no"
+    if kind == "numeric":
+        number = float(value)
+        if math.isnan(number):
+            return "missing"
+        if feature.endswith("_excess"):
+            return f"{number * 100:,.0f} percentage points"
+        if feature.endswith(("_share", "_ratio")):
+            return f"{number:.0%}"
+        return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+    return str(value)
+
+
+def explain_claims(features: pd.DataFrame, model: Any, top_k: int = TOP_REASONS) -> pd.DataFrame:
+    """(claim_id, reason_rank, feature_name, feature_value, contribution) of the ``top_k``
+    positive contributions of each claim of ``features`` (model: a loaded FraudModel)."""
+    if features.empty:
+        return pd.DataFrame(
+            {name: pd.Series(dtype=CONTRIBUTION_COLUMNS[name]) for name in _ROW_COLUMNS}
+        )
+    values, _ = model.explain(features)
+    top = top_contributions(values, top_k)
+    kinds = model.input_types
+    shown = [
+        display_value(features[feature].iloc[row], kinds[feature], feature)
+        for row, feature in zip(top["row"], top["feature"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "claim_id": features["claim_id"].to_numpy()[top["row"].to_numpy()],
+            "reason_rank": top["rank"].to_numpy(),
+            "feature_name": top["feature"].to_numpy(),
+            "feature_value": shown,
+            "contribution": top["contribution"].to_numpy(),
+        }
+    )
+
+
+_ROW_COLUMNS = ("claim_id", "reason_rank", "feature_name", "feature_value", "contribution")
+
+
+def empty_contributions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {column: pd.Series(dtype=dtype) for column, dtype in CONTRIBUTION_COLUMNS.items()}
+    )
+
+
+def explain_batch(
+    scores: pd.DataFrame, features: pd.DataFrame, settings: MlflowSettings, batch_id: str
+) -> pd.DataFrame:
+    """The contributions of the flagged claims of one batch of fraud_scores."""
+    batch = scores.loc[(scores["batch_id"] == batch_id) & scores["is_flagged"].astype(bool)]
+    if batch.empty:
+        log.info("batch %s has no flagged claim: no explanations", batch_id)
+        return empty_contributions()
+    versions = batch[["model_name", "model_version"]].drop_duplicates()
+    parts = []
+    client = settings.activate()
+    for name, version in versions.itertuples(index=False):
+        claim_ids = batch.loc[batch["model_version"] == version, "claim_id"]
+        rows = features.loc[features["claim_id"].isin(claim_ids)].reset_index(drop=True)
+        missing = len(set(claim_ids) - set(rows["claim_id"]))
+        if missing:
+            raise ValueError(
+                f"{missing} flagged claim(s) of batch {batch_id} are not in fct_claim_features: "
+                "rebuild the features (make build) and rescore the batch (make score)"
+            )
+        found = explain_claims(rows, _load(client, str(name), str(version)))
+        scored_at = batch.loc[batch["model_version"] == version, "scored_at"].max()
+        parts.append(
+            found.assign(model_name=str(name), model_version=str(version), scored_at=scored_at)
+        )
+    out = pd.concat(parts, ignore_index=True).assign(batch_id=batch_id)
+    return out[list(CONTRIBUTION_COLUMNS)].astype(CONTRIBUTION_COLUMNS)
+
+
+def _load(client: Any, name: str, version: str) -> Any:
+    try:
+        return mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
+    except Exception as exc:  # a missing folder or a broken file: same meaning (tracking.py)
+        found = client.get_model_version(name, version)
+        artifact = f"the model at {model_artifact_uri(client, found)}"
+        raise BrokenModelError(
+            name, version, "champion", artifact, f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def contributions_from_dbt(scores: Any, features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
+    """The ``ml_score_contributions`` model's one call: settings from its ``meta.scoring``."""
+    from claims_fraud.ml.training_job import to_pandas
+
+    meta = dict(meta or {})
+    batch_id = params.batch_id(meta.get("batch_id"), "scoring_batch_id")
+    settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
+    return explain_batch(to_pandas(scores), to_pandas(features), settings, batch_id)
