@@ -8,6 +8,15 @@ prints::
 
     databricks bundle deploy -t prod --var serve_champion=true --var champion_model_version=7
 
+A canary sends a share of the requests to the challenger (both versions are the self-contained
+models-from-code artifacts the registry holds)::
+
+    databricks bundle deploy -t prod --var serve_champion=true --var champion_model_version=7 \
+        --var challenger_model_version=8 --var canary_traffic_percentage=10
+
+A canary needs both variables; a share outside 1-50, or one variable without the other, is
+refused when the bundle loads (``claims-fraud bundle validate`` checks it offline).
+
 `claims-fraud bundle validate` calls this loader the same way, per target and variable value.
 """
 
@@ -37,14 +46,65 @@ ENDPOINT = {
 }
 
 
+MAX_CANARY_PERCENTAGE = 50
+
+
 def serving_enabled(bundle: Bundle) -> bool:
     return str(bundle.variables.get("serve_champion", "false")).strip().lower() == "true"
+
+
+def canary(bundle: Bundle) -> tuple[str, int] | None:
+    """(challenger version, traffic percentage) when a canary is asked for, else None; a
+    half-set or out-of-range canary raises ValueError naming the variables."""
+    version = str(bundle.variables.get("challenger_model_version", "") or "").strip()
+    share = str(bundle.variables.get("canary_traffic_percentage", "0") or "0").strip()
+    if not share.isdigit():
+        raise ValueError(f"canary_traffic_percentage must be a whole number, got {share!r}")
+    percentage = int(share)
+    if not version and percentage == 0:
+        return None
+    if not version or percentage == 0:
+        raise ValueError(
+            "a canary needs both challenger_model_version and canary_traffic_percentage "
+            f"(got challenger_model_version={version!r}, canary_traffic_percentage={share!r})"
+        )
+    if not 1 <= percentage <= MAX_CANARY_PERCENTAGE:
+        raise ValueError(
+            f"canary_traffic_percentage must be 1 to {MAX_CANARY_PERCENTAGE}, got {percentage}"
+        )
+    return version, percentage
+
+
+def endpoint(bundle: Bundle) -> dict:
+    """The endpoint's definition: the champion alone, or champion and challenger split."""
+    split = canary(bundle)
+    if split is None:
+        return ENDPOINT
+    version, percentage = split
+    config = ENDPOINT["config"]
+    challenger = {
+        **config["served_entities"][0],
+        "name": "challenger",
+        "entity_version": version,
+    }
+    routes = [
+        {"served_model_name": "champion", "traffic_percentage": 100 - percentage},
+        {"served_model_name": "challenger", "traffic_percentage": percentage},
+    ]
+    return {
+        **ENDPOINT,
+        "config": {
+            **config,
+            "served_entities": [*config["served_entities"], challenger],
+            "traffic_config": {"routes": routes},
+        },
+    }
 
 
 def load_resources(bundle: Bundle) -> Resources:
     resources = Resources()
     if serving_enabled(bundle):
         resources.add_model_serving_endpoint(
-            "claims_fraud_champion", ModelServingEndpoint.from_dict(ENDPOINT)
+            "claims_fraud_champion", ModelServingEndpoint.from_dict(endpoint(bundle))
         )
     return resources

@@ -125,10 +125,8 @@ shares as (
 
     select
         *,
-        (cast(reference_count as double) + 0.5)
-        / (cast(reference_n as double) + 0.5 * n_bins) as reference_share,
-        (cast(current_count as double) + 0.5)
-        / (cast(current_n as double) + 0.5 * n_bins) as current_share
+        {{ psi_share('reference_count', 'reference_n', 'n_bins') }} as reference_share,
+        {{ psi_share('current_count', 'current_n', 'n_bins') }} as current_share
     from bins
 
 )
@@ -153,6 +151,6 @@ select
     current_share,
     case
         when current_n > 0
-            then (current_share - reference_share) * ln(current_share / reference_share)
+            then {{ psi_contribution('current_share', 'reference_share') }}
     end as psi_contribution
 from shares

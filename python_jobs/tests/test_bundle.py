@@ -109,6 +109,51 @@ def test_drift_retrains_through_the_jobs_own_condition_and_run_job_task() -> Non
     assert set(run["job_parameters"]) == declared == {"trigger", "batch_id"}
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_canary_splits_the_endpoint_between_champion_and_challenger(
+    target: str, schema: Path
+) -> None:
+    canary = {
+        "serve_champion": "true",
+        "champion_model_version": "7",
+        "challenger_model_version": "8",
+        "canary_traffic_percentage": "10",
+    }
+    config = bundle.load_bundle(ROOT, target, variables=canary)
+    endpoint = config["resources"]["model_serving_endpoints"]["claims_fraud_champion"]["config"]
+    served = {entity["name"]: entity["entity_version"] for entity in endpoint["served_entities"]}
+    assert served == {"champion": "7", "challenger": "8"}
+    routes = {
+        r["served_model_name"]: r["traffic_percentage"]
+        for r in endpoint["traffic_config"]["routes"]
+    }
+    assert routes == {"champion": 90, "challenger": 10}
+    report = bundle.validate_target(ROOT, target, schema, canary, cli=cli_spec())
+    assert report.problems == []
+    # without the canary variables: the champion alone, all traffic
+    alone = bundle.load_bundle(ROOT, target, variables={"serve_champion": "true"})
+    only = alone["resources"]["model_serving_endpoints"]["claims_fraud_champion"]["config"]
+    assert [r["traffic_percentage"] for r in only["traffic_config"]["routes"]] == [100]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"challenger_model_version": "8"}, "needs both"),
+        ({"canary_traffic_percentage": "10"}, "needs both"),
+        ({"challenger_model_version": "8", "canary_traffic_percentage": "60"}, "1 to 50"),
+        ({"challenger_model_version": "8", "canary_traffic_percentage": "ten"}, "whole number"),
+    ],
+)
+def test_a_half_set_or_oversized_canary_is_refused(
+    variables: dict[str, str], message: str, schema: Path
+) -> None:
+    report = bundle.validate_target(
+        ROOT, "prod", schema, {"serve_champion": "true", **variables}, cli=cli_spec()
+    )
+    assert any(message in problem for problem in report.problems), report.problems
+
+
 def test_the_cluster_spec_is_written_once_for_every_job() -> None:
     raw = bundle.load_bundle(ROOT, "prod", resolve=False)
     for job in bundle.jobs(raw).values():
@@ -419,6 +464,8 @@ def test_python_models_on_databricks_install_this_wheel() -> None:
         "ml_training_runs",
         "ml_challenger_scores",
         "fraud_scores",
+        "fraud_scores_shadow",
+        "ml_score_contributions",
         "ml_reference_bins",
         "ml_reference_scores",
         "ml_reference_score_quantiles",

@@ -303,4 +303,20 @@ def run_promotion(
         decided_at=decided_at,
     )
     warehouse.append(DECISIONS_TABLE, decision.to_frame())
+    _describe_gate(client, name, decision)
     return decision
+
+
+def _describe_gate(client: MlflowClient, name: str, decision: PromotionDecision) -> None:
+    """Append the gate's verdicts to the challenger version's description (the registry's
+    own record of why a version is, or is not, the champion)."""
+    verdicts = "; ".join(
+        f"{gate.name} {'PASS' if gate.passed else 'FAIL'}"
+        + ("" if gate.value is None else f" ({gate.value:.4f})")
+        for gate in decision.gates
+    )
+    outcome = "promoted to @champion" if decision.promoted else "not promoted"
+    found = client.get_model_version(name, decision.challenger_version)
+    line = f"Promotion gate {decision.decided_at:%Y-%m-%d %H:%M} UTC: {verdicts}: {outcome}."
+    text = f"{found.description}\n{line}" if found.description else line
+    client.update_model_version(name, decision.challenger_version, description=text)

@@ -22,7 +22,14 @@ import pandas as pd
 
 from claims_fraud.features.spec import FEATURES_MODEL
 from claims_fraud.ml.reference_tables import check_reference
-from claims_fraud.ml.tracking import CHAMPION, MlflowSettings, load_version_by_alias
+from claims_fraud.ml.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    BrokenModelError,
+    MlflowSettings,
+    load_version_by_alias,
+    version_by_alias,
+)
 from claims_fraud.warehouse import params
 
 log = logging.getLogger(__name__)
@@ -171,3 +178,41 @@ def log_empty_batch(
         describe_window(window_start, window_end),
         reason,
     )
+
+
+# --- shadow scoring -----------------------------------------------------------------------------
+
+SHADOW_COLUMNS = {**SCORE_COLUMNS, "model_alias": "string"}
+
+
+def empty_shadow_scores() -> pd.DataFrame:
+    return pd.DataFrame(
+        {column: pd.Series(dtype=dtype) for column, dtype in SHADOW_COLUMNS.items()}
+    )
+
+
+def shadow_scores_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
+    """The ``fraud_scores_shadow`` model's one call: the batch scored by @challenger too, when
+    the registry has a challenger other than the champion (shadow: nobody acts on these flags;
+    ml_shadow_comparison compares them with the champion's). No such challenger, or one whose
+    files do not load, gives 0 rows and a WARNING naming why: shadow scoring never stops the
+    champion's scores from being written."""
+    from claims_fraud.ml.training_job import to_pandas
+
+    meta = dict(meta or {})
+    batch_id = params.batch_id(meta.get("batch_id"), "scoring_batch_id")
+    settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
+    client = settings.activate()
+    challenger = version_by_alias(client, settings.classifier_name, CHALLENGER)
+    champion = version_by_alias(client, settings.classifier_name, CHAMPION)
+    if challenger is None or (champion is not None and challenger.version == champion.version):
+        log.info("no @challenger other than the @champion: batch %s has no shadow scores", batch_id)
+        return empty_shadow_scores()
+    try:
+        models = load_champions(settings, alias=CHALLENGER)
+    except BrokenModelError as exc:
+        log.warning("batch %s is not shadow-scored: %s", batch_id, exc)
+        return empty_shadow_scores()
+    batch = select_batch(to_pandas(features), meta.get("window_start"), meta.get("window_end"))
+    scores = score_batch(batch, models, batch_id).assign(model_alias=CHALLENGER)
+    return scores.astype(SHADOW_COLUMNS)

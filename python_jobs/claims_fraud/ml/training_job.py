@@ -47,6 +47,12 @@ from claims_fraud.ml.profile import (
     score_quantile_grid,
     window_scores,
 )
+from claims_fraud.ml.run_figures import (
+    IMPORTANCE_ROWS,
+    log_classifier_figures,
+    mean_abs_contributions,
+    version_description,
+)
 from claims_fraud.ml.tracking import CHALLENGER, MlflowSettings
 from claims_fraud.ml.train import (
     Split,
@@ -57,8 +63,21 @@ from claims_fraud.ml.train import (
     time_split,
     train_candidates,
 )
+from claims_fraud.portable_model import contributions
 
 DATE_COLUMN = "claim_start_date"
+CLASSIFIER_DESCRIPTION = (
+    "Supervised claims fraud classifier (XGBoost or CatBoost, whichever scored the higher "
+    "validation PR-AUC) trained on fct_claim_features and SIU outcomes. predict -> P(fraud) per "
+    "claim; the model.json of each version holds its inputs and flag threshold. @challenger: "
+    "the latest training's pick; @champion: promoted by `claims-fraud promote` after the "
+    "performance, fairness and data-test gates (ml_promotion_decisions)."
+)
+AUTOENCODER_DESCRIPTION = (
+    "Tree autoencoder: how far a claim's inputs are from what the others predict (anomaly "
+    "score, higher = stranger), for claims nobody has investigated; trained with the classifier "
+    "it is paired with (the classifier version's autoencoder_version tag)."
+)
 RESULT_COLUMNS = (
     "model_name",
     "model_version",
@@ -334,125 +353,189 @@ def train_and_register(
     client = settings.mlflow.activate()
     rows: list[dict[str, Any]] = []
     challenger_version, challenger_threshold = "", float("nan")
-    for candidate in candidates:
-        valid_scores = predict_probability(candidate.flavour, candidate.model, valid_matrix)
-        threshold = flag_threshold(valid_scores, budget)
-        metrics = {
-            **candidate.metrics,
-            **_ground_truth_metrics(valid_window, valid_scores, ground_truth, budget, True),
-        }
-        with mlflow.start_run(run_name=f"{candidate.flavour} {trained_at:%Y-%m-%d %H:%M}") as run:
-            _log_common(spec, split, train_window, valid_window, group_id)
-            mlflow.set_tag("flavour", candidate.flavour)
-            mlflow.log_params({f"{candidate.flavour}.{k}": v for k, v in candidate.params.items()})
-            mlflow.log_params({f"config.{k}": v for k, v in config.to_dict().items()})
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
-            mlflow.log_metrics({f"baseline_{k}": float(v) for k, v in baseline_metrics.items()})
-            mlflow.log_metric("flag_threshold", threshold)
-            mlflow.log_metric("train_seconds", candidate.train_seconds)
-            train_scores = predict_probability(candidate.flavour, candidate.model, train_matrix)
-            _log_profile(train_window, spec, train_scores, "fraud_probability")
-            log_training_inputs(train_window, spec)
-            # The reference window's scores (ml_reference_scores) and every claim up to the end
-            # of the validation window with its flag (the gate's ml_challenger_disparate_impact).
-            log_window_scores(
-                window_scores(
-                    train_window["claim_id"],
-                    train_scores,
-                    valid_window["claim_id"],
-                    valid_scores,
-                    threshold,
-                )
-            )
-            version = log_classifier(
-                candidate.flavour,
-                candidate.model,
-                spec,
-                threshold,
-                budget,
-                settings.mlflow.classifier_name,
-                example,
-            )
-        client.set_model_version_tag(
-            settings.mlflow.classifier_name, version, "flavour", candidate.flavour
-        )
-        client.set_model_version_tag(
-            settings.mlflow.classifier_name, version, "training_group_id", group_id
-        )
-        row = _row(
-            settings.mlflow.classifier_name,
-            version,
-            run.info.run_id,
-            candidate.flavour,
-            metrics,
-            threshold,
-            split,
-            group_id,
-            trained_at,
-        )
-        if candidate is challenger:
-            row["is_challenger"] = True
-            challenger_version, challenger_threshold = version, threshold
-        rows.append(row)
-
-    ae_valid = autoencoder.score(valid_matrix)
-    ae_labelled = autoencoder.score(labelled_matrix)
-    ae_metrics = {
-        **classification_metrics(split.valid["label"], ae_labelled, budget, probabilities=False),
-        **_ground_truth_metrics(valid_window, ae_valid, ground_truth, budget, False),
-    }
-    ae_threshold = flag_threshold(ae_valid, budget)
-    with mlflow.start_run(run_name=f"tree_autoencoder {trained_at:%Y-%m-%d %H:%M}") as run:
-        _log_common(spec, split, train_window, valid_window, group_id)
-        mlflow.set_tag("flavour", "tree_autoencoder")
+    # One parent run per training, the candidates, the autoencoder and the baseline nested in
+    # it (MLflow's UI shows them as one training).
+    with mlflow.start_run(run_name=f"training {trained_at:%Y-%m-%d %H:%M}"):
+        mlflow.set_tags({"training_group_id": group_id, "challenger_flavour": challenger.flavour})
         mlflow.log_params(
-            {f"autoencoder.{k}": v for k, v in settings.autoencoder.to_dict().items()}
+            {
+                "train_claims": len(train_window),
+                "labelled_train_claims": len(split.train),
+                "labelled_validation_claims": len(split.valid),
+                "validation_start": split.validation_start.isoformat(),
+                "validation_end": split.validation_end.isoformat(),
+            }
         )
-        mlflow.log_dict(
-            {"scales": autoencoder.scales, "skipped": autoencoder.skipped_features},
-            "autoencoder_scales.json",
+        mlflow.log_metrics(
+            {f"challenger_{k}": float(v) for k, v in challenger.metrics.items() if v is not None}
         )
-        mlflow.log_metrics({k: float(v) for k, v in ae_metrics.items() if v is not None})
-        mlflow.log_metric("flag_threshold", ae_threshold)
-        _log_profile(train_window, spec, autoencoder.score(train_matrix), "anomaly_score")
-        ae_version = log_autoencoder(autoencoder, settings.mlflow.autoencoder_name, example)
-    client.set_model_version_tag(
-        settings.mlflow.autoencoder_name, ae_version, "training_group_id", group_id
-    )
-    rows.append(
-        _row(
-            settings.mlflow.autoencoder_name,
-            ae_version,
-            run.info.run_id,
-            "tree_autoencoder",
-            ae_metrics,
-            ae_threshold,
-            split,
-            group_id,
-            trained_at,
-        )
-    )
+        labelled_truth = split.valid["label"].to_numpy()
+        for candidate in candidates:
+            valid_scores = predict_probability(candidate.flavour, candidate.model, valid_matrix)
+            threshold = flag_threshold(valid_scores, budget)
+            metrics = {
+                **candidate.metrics,
+                **_ground_truth_metrics(valid_window, valid_scores, ground_truth, budget, True),
+            }
+            with mlflow.start_run(
+                run_name=f"{candidate.flavour} {trained_at:%Y-%m-%d %H:%M}", nested=True
+            ) as run:
+                _log_common(spec, split, train_window, valid_window, group_id)
+                mlflow.set_tag("flavour", candidate.flavour)
+                mlflow.log_params(
+                    {f"{candidate.flavour}.{k}": v for k, v in candidate.params.items()}
+                )
+                mlflow.log_params({f"config.{k}": v for k, v in config.to_dict().items()})
+                mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+                mlflow.log_metrics({f"baseline_{k}": float(v) for k, v in baseline_metrics.items()})
+                mlflow.log_metric("flag_threshold", threshold)
+                mlflow.log_metric("train_seconds", candidate.train_seconds)
+                train_scores = predict_probability(candidate.flavour, candidate.model, train_matrix)
+                _log_profile(train_window, spec, train_scores, "fraud_probability")
+                log_training_inputs(train_window, spec)
+                # The reference window's scores (ml_reference_scores) and every claim up to the
+                # end of the validation window with its flag (ml_challenger_disparate_impact).
+                log_window_scores(
+                    window_scores(
+                        train_window["claim_id"],
+                        train_scores,
+                        valid_window["claim_id"],
+                        valid_scores,
+                        threshold,
+                    )
+                )
+                values, _ = contributions(
+                    candidate.flavour, candidate.model, valid_matrix.head(IMPORTANCE_ROWS)
+                )
+                log_classifier_figures(
+                    labelled_truth,
+                    candidate.valid_probabilities,
+                    budget,
+                    candidate.flavour,
+                    mean_abs_contributions(values),
+                )
+                version = log_classifier(
+                    candidate.flavour,
+                    candidate.model,
+                    spec,
+                    threshold,
+                    budget,
+                    settings.mlflow.classifier_name,
+                    example,
+                )
+            client.update_model_version(
+                settings.mlflow.classifier_name,
+                version,
+                description=version_description(
+                    candidate.flavour,
+                    metrics,
+                    len(train_window),
+                    len(split.train),
+                    (split.validation_start.isoformat(), split.validation_end.isoformat()),
+                    threshold,
+                    f"{trained_at:%Y-%m-%d %H:%M} UTC",
+                ),
+            )
+            client.set_model_version_tag(
+                settings.mlflow.classifier_name, version, "flavour", candidate.flavour
+            )
+            client.set_model_version_tag(
+                settings.mlflow.classifier_name, version, "training_group_id", group_id
+            )
+            row = _row(
+                settings.mlflow.classifier_name,
+                version,
+                run.info.run_id,
+                candidate.flavour,
+                metrics,
+                threshold,
+                split,
+                group_id,
+                trained_at,
+            )
+            if candidate is challenger:
+                row["is_challenger"] = True
+                challenger_version, challenger_threshold = version, threshold
+            rows.append(row)
 
-    # The baseline is scored and logged beside the others but never registered or promoted.
-    with mlflow.start_run(run_name=f"isolation_forest {trained_at:%Y-%m-%d %H:%M}") as run:
-        _log_common(spec, split, train_window, valid_window, group_id)
-        mlflow.set_tag("flavour", "isolation_forest")
-        mlflow.log_metrics({k: float(v) for k, v in baseline_metrics.items() if v is not None})
-    rows.append(
-        _row(
-            "isolation_forest_baseline",
-            None,
-            run.info.run_id,
-            "isolation_forest",
-            baseline_metrics,
-            float(flag_threshold(baseline_scores, budget)),
-            split,
-            group_id,
-            trained_at,
+        ae_valid = autoencoder.score(valid_matrix)
+        ae_labelled = autoencoder.score(labelled_matrix)
+        ae_metrics = {
+            **classification_metrics(
+                split.valid["label"], ae_labelled, budget, probabilities=False
+            ),
+            **_ground_truth_metrics(valid_window, ae_valid, ground_truth, budget, False),
+        }
+        ae_threshold = flag_threshold(ae_valid, budget)
+        with mlflow.start_run(
+            run_name=f"tree_autoencoder {trained_at:%Y-%m-%d %H:%M}", nested=True
+        ) as run:
+            _log_common(spec, split, train_window, valid_window, group_id)
+            mlflow.set_tag("flavour", "tree_autoencoder")
+            mlflow.log_params(
+                {f"autoencoder.{k}": v for k, v in settings.autoencoder.to_dict().items()}
+            )
+            mlflow.log_dict(
+                {"scales": autoencoder.scales, "skipped": autoencoder.skipped_features},
+                "autoencoder_scales.json",
+            )
+            mlflow.log_metrics({k: float(v) for k, v in ae_metrics.items() if v is not None})
+            mlflow.log_metric("flag_threshold", ae_threshold)
+            _log_profile(train_window, spec, autoencoder.score(train_matrix), "anomaly_score")
+            ae_version = log_autoencoder(autoencoder, settings.mlflow.autoencoder_name, example)
+        client.set_model_version_tag(
+            settings.mlflow.autoencoder_name, ae_version, "training_group_id", group_id
         )
-    )
+        rows.append(
+            _row(
+                settings.mlflow.autoencoder_name,
+                ae_version,
+                run.info.run_id,
+                "tree_autoencoder",
+                ae_metrics,
+                ae_threshold,
+                split,
+                group_id,
+                trained_at,
+            )
+        )
+
+        # The baseline is scored and logged beside the others but never registered or promoted.
+        with mlflow.start_run(
+            run_name=f"isolation_forest {trained_at:%Y-%m-%d %H:%M}", nested=True
+        ) as run:
+            _log_common(spec, split, train_window, valid_window, group_id)
+            mlflow.set_tag("flavour", "isolation_forest")
+            mlflow.log_metrics({k: float(v) for k, v in baseline_metrics.items() if v is not None})
+        rows.append(
+            _row(
+                "isolation_forest_baseline",
+                None,
+                run.info.run_id,
+                "isolation_forest",
+                baseline_metrics,
+                float(flag_threshold(baseline_scores, budget)),
+                split,
+                group_id,
+                trained_at,
+            )
+        )
 
     classifier = settings.mlflow.classifier_name
+    for name, what in (
+        (classifier, CLASSIFIER_DESCRIPTION),
+        (settings.mlflow.autoencoder_name, AUTOENCODER_DESCRIPTION),
+    ):
+        client.update_registered_model(name, description=what)
+    client.update_model_version(
+        settings.mlflow.autoencoder_name,
+        ae_version,
+        description=(
+            f"Tree autoencoder trained {trained_at:%Y-%m-%d %H:%M} UTC on "
+            f"{autoencoder.n_fit_rows:,} claims before {split.validation_start.isoformat()}; "
+            f"paired with classifier v{challenger_version} (training group {group_id})."
+        ),
+    )
     client.set_registered_model_alias(classifier, CHALLENGER, challenger_version)
     client.set_registered_model_alias(settings.mlflow.autoencoder_name, CHALLENGER, ae_version)
     client.set_model_version_tag(classifier, challenger_version, "autoencoder_version", ae_version)

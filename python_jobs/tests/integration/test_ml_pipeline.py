@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import mlflow
 import pandas as pd
 import pytest
 from harness import DbtProject, make_project
@@ -238,3 +239,46 @@ def test_training_does_not_depend_on_the_row_order_the_warehouse_returns(
         )
         metrics.append(runs.set_index("flavour")[["pr_auc", "roc_auc", "brier"]].sort_index())
     pd.testing.assert_frame_equal(metrics[0], metrics[1])
+
+
+def test_a_training_is_one_parent_run_with_figures_and_described_versions(
+    trained_project: DbtProject,
+) -> None:
+    settings, client = _client(trained_project)
+    champion = client.get_model_version_by_alias(settings.classifier_name, CHAMPION)
+    run = client.get_run(champion.run_id)
+    parent_id = run.data.tags.get("mlflow.parentRunId")
+    assert parent_id, "the candidate's run is not nested in a training run"
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'"
+    )
+    assert sorted(child.data.tags["flavour"] for child in children) == [
+        "catboost",
+        "isolation_forest",
+        "tree_autoencoder",
+        "xgboost",
+    ]
+    parent = client.get_run(parent_id)
+    assert parent.data.tags["challenger_flavour"] == run.data.tags["flavour"]
+    plots = {artifact.path for artifact in client.list_artifacts(run.info.run_id, "plots")}
+    assert plots == {
+        f"plots/{name}.png"
+        for name in (
+            "pr_curve",
+            "roc_curve",
+            "calibration",
+            "confusion_at_budget",
+            "shap_importance",
+        )
+    }
+    importance = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/shap_importance.json")
+    assert set(importance) == set(champions_inputs(trained_project))
+    assert all(value >= 0 for value in importance.values())
+    described = client.get_registered_model(settings.classifier_name).description
+    assert "Supervised claims fraud classifier" in described
+    version = client.get_model_version(settings.classifier_name, champion.version)
+    assert "Validation window" in version.description
+    assert "Promotion gate" in version.description
+    assert "promoted to @champion" in version.description
+    autoencoder = client.get_model_version_by_alias(settings.autoencoder_name, CHAMPION)
+    assert f"classifier v{champion.version}" in autoencoder.description

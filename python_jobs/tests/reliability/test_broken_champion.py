@@ -37,9 +37,11 @@ def _delete_model_folder(client: MlflowClient, settings: MlflowSettings) -> tupl
     return settings.classifier_name, version, folder
 
 
-def _corrupt_pickle(client: MlflowClient, settings: MlflowSettings) -> tuple[str, str, Path]:
+def _corrupt_booster(client: MlflowClient, settings: MlflowSettings) -> tuple[str, str, Path]:
     version, folder = _model_folder(client, settings.autoencoder_name)
-    (folder / "python_model.pkl").write_bytes(b"not a pickle")
+    boosters = sorted((folder / "artifacts" / "model").glob("reconstructor_*.ubj"))
+    assert boosters, f"no booster file in {folder}"
+    boosters[0].write_bytes(b"not a booster")
     return settings.autoencoder_name, version, folder
 
 
@@ -53,7 +55,7 @@ def _delete_reference(client: MlflowClient, settings: MlflowSettings) -> tuple[s
 Fault = Callable[[MlflowClient, MlflowSettings], tuple[str, str, Path]]
 FAULTS: dict[str, Fault] = {
     "classifier model folder deleted": _delete_model_folder,
-    "autoencoder python_model.pkl corrupted": _corrupt_pickle,
+    "autoencoder booster file corrupted": _corrupt_booster,
     "reference profile deleted": _delete_reference,
 }
 

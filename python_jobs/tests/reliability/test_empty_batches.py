@@ -60,6 +60,7 @@ def _build_features(project: DbtProject) -> None:
         "+claims_quarantine",
         "ref_reason_templates",
         "monitoring_thresholds",
+        "stg_claims__siu_investigation",
         "--resource-type",
         "seed",
         "--resource-type",
