@@ -23,6 +23,7 @@ the explanations and the anomaly score.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,9 +35,24 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-import xgboost as xgb
-from catboost import CatBoostClassifier, Pool
 from mlflow.pyfunc import PythonModel
+
+
+def _require(package: str) -> Any:
+    """Import a package the model needs, or say which and how to install them all."""
+    try:
+        return importlib.import_module(package)
+    except ImportError as exc:
+        raise ImportError(
+            f"the claims fraud model needs the package {package} ({exc}): install the "
+            "model's own requirements.txt (mlflow.pyfunc.get_model_dependencies(model_uri) "
+            "gives its path; then pip install -r it)"
+        ) from exc
+
+
+xgb = _require("xgboost")
+_catboost = _require("catboost")
+CatBoostClassifier, Pool = _catboost.CatBoostClassifier, _catboost.Pool
 
 FEATURE_TYPES = ("numeric", "boolean", "categorical")
 FLAVOURS = ("xgboost", "catboost")

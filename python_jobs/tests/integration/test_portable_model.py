@@ -8,6 +8,7 @@ environment is made with uv, offline, from the packages the project's own instal
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -39,6 +40,7 @@ from claims_fraud.portable_model import (
     margin,
     predict_probability,
 )
+from claims_fraud.portable_model import __file__ as portable_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("portable_model")]
 
@@ -183,6 +185,16 @@ def test_a_frame_without_an_input_or_a_folder_without_its_booster_is_refused(
     (broken / "classifier.ubj").unlink()
     with pytest.raises(ModelArtifactError, match=r"has no classifier\.ubj"):
         FraudModel.from_folder(broken)
+
+
+def test_an_environment_without_a_requirement_is_told_which_and_how_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "catboost", None)  # as if it were not installed
+    spec = importlib.util.spec_from_file_location("portable_without_catboost", portable_file)
+    module = importlib.util.module_from_spec(spec)
+    with pytest.raises(ImportError, match=r"needs the package catboost.*requirements\.txt"):
+        spec.loader.exec_module(module)
 
 
 # --- a clean environment ------------------------------------------------------------------------
