@@ -19,6 +19,7 @@ from claims_fraud.portable_model import top_contributions
         (0.75, "numeric", "modifier_59_25_line_share", "75%"),
         (0.851, "numeric", "allowed_to_charge_ratio", "85%"),
         (0.16, "numeric", "provider_high_em_share_excess", "16 percentage points"),
+        (0.012, "numeric", "provider_high_em_share_excess", "1 percentage point"),
         (None, "numeric", "line_count", "missing"),
         (float("nan"), "numeric", "line_count", "missing"),
         (pd.NA, "boolean", "is_weekend_service", "missing"),

@@ -56,7 +56,8 @@ def display_value(value: Any, kind: str, feature: str = "") -> str:
         if math.isnan(number):
             return "missing"
         if feature.endswith("_excess"):
-            return f"{number * 100:,.0f} percentage points"
+            points = f"{number * 100:,.0f}"
+            return f"{points} percentage point{'' if points in ('1', '-1') else 's'}"
         if feature.endswith(("_share", "_ratio")):
             return f"{number:.0%}"
         return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
