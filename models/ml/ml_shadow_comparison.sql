@@ -91,13 +91,15 @@ binned as (
         paired.batch_id,
         case
             {%- for position in range(1, deciles | length + 1) %}
-            when paired.champion_probability <= {{ list_element('edges.cuts', position) }} then {{ position }}
+                when paired.champion_probability <= {{ list_element('edges.cuts', position) }}
+                    then {{ position }}
             {%- endfor %}
             else {{ deciles | length + 1 }}
         end as champion_bin,
         case
             {%- for position in range(1, deciles | length + 1) %}
-            when paired.challenger_probability <= {{ list_element('edges.cuts', position) }} then {{ position }}
+                when paired.challenger_probability <= {{ list_element('edges.cuts', position) }}
+                    then {{ position }}
             {%- endfor %}
             else {{ deciles | length + 1 }}
         end as challenger_bin
@@ -107,29 +109,32 @@ binned as (
 
 ),
 
-bin_index as (
-
-    {%- for position in range(1, deciles | length + 2) %}
-    select {{ position }} as bin_index
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-
-),
-
+-- Counts per bin; a bin empty for both models is left out: both have the batch's n claims,
+-- so its smoothed shares are equal and its PSI contribution is exactly 0.
 bin_counts as (
 
     select
-        edges.batch_id,
-        bin_index.bin_index,
-        sum(case when binned.champion_bin = bin_index.bin_index then 1 else 0 end) as champion_count,
-        sum(case when binned.challenger_bin = bin_index.bin_index then 1 else 0 end) as challenger_count
-    from edges
-    cross join bin_index
-    left join binned
-        on edges.batch_id = binned.batch_id
-    group by edges.batch_id, bin_index.bin_index
+        batch_id,
+        bin_index,
+        sum(champion) as champion_count,
+        sum(challenger) as challenger_count,
+        sum(sum(champion)) over (partition by batch_id) as n_claims
+    from (
+        select
+            batch_id,
+            champion_bin as bin_index,
+            1 as champion,
+            0 as challenger
+        from binned
+        union all
+        select
+            batch_id,
+            challenger_bin as bin_index,
+            0 as champion,
+            1 as challenger
+        from binned
+    ) as assigned
+    group by batch_id, bin_index
 
 ),
 
@@ -137,8 +142,8 @@ bin_shares as (
 
     select
         batch_id,
-        {{ psi_share('champion_count', 'sum(champion_count) over (partition by batch_id)', deciles | length + 1) }} as reference_share,
-        {{ psi_share('challenger_count', 'sum(challenger_count) over (partition by batch_id)', deciles | length + 1) }} as current_share
+        {{ psi_share('champion_count', 'n_claims', deciles | length + 1) }} as reference_share,
+        {{ psi_share('challenger_count', 'n_claims', deciles | length + 1) }} as current_share
     from bin_counts
 
 ),
@@ -174,52 +179,58 @@ per_batch as (
     from paired
     group by batch_id
 
+),
+
+compared as (
+
+    select  -- noqa: ST06
+        shadow_batches.batch_id,
+        shadow_batches.scored_at,
+        per_batch.champion_version,
+        score_psi.score_psi,
+        coalesce(per_batch.challenger_version, shadow_batches.model_version) as challenger_version,
+        cast(coalesce(per_batch.n_claims, 0) as bigint) as n_claims,
+        cast(coalesce(per_batch.champion_flagged, 0) as bigint) as champion_flagged,
+        cast(coalesce(per_batch.challenger_flagged, 0) as bigint) as challenger_flagged,
+        cast(coalesce(per_batch.both_flagged, 0) as bigint) as both_flagged,
+        cast(
+            case
+                when per_batch.either_flagged > 0
+                    then cast(per_batch.both_flagged as double) / per_batch.either_flagged
+            end as double
+        ) as flag_overlap,
+        cast(
+            case
+                when per_batch.n_claims > 0
+                    then cast(per_batch.same_flag as double) / per_batch.n_claims
+            end as double
+        ) as flag_agreement,
+        cast(coalesce(per_batch.champion_labelled_flagged, 0) as bigint) as champion_labelled_flagged,
+        cast(
+            case
+                when per_batch.champion_labelled_flagged > 0
+                    then cast(per_batch.champion_confirmed as double) / per_batch.champion_labelled_flagged
+            end as double
+        ) as champion_precision,
+        cast(coalesce(per_batch.challenger_labelled_flagged, 0) as bigint) as challenger_labelled_flagged,
+        cast(
+            case
+                when per_batch.challenger_labelled_flagged > 0
+                    then cast(per_batch.challenger_confirmed as double) / per_batch.challenger_labelled_flagged
+            end as double
+        ) as challenger_precision,
+        case
+            when coalesce(per_batch.n_claims, 0) = 0 then 'no_overlap'
+            when score_psi.score_psi >= thresholds.psi_warn then 'warn'
+            else 'ok'
+        end as status
+    from shadow_batches
+    cross join thresholds
+    left join per_batch
+        on shadow_batches.batch_id = per_batch.batch_id
+    left join score_psi
+        on shadow_batches.batch_id = score_psi.batch_id
+
 )
 
-select
-    shadow_batches.batch_id,
-    shadow_batches.scored_at,
-    per_batch.champion_version,
-    coalesce(per_batch.challenger_version, shadow_batches.model_version) as challenger_version,
-    cast(coalesce(per_batch.n_claims, 0) as bigint) as n_claims,
-    cast(coalesce(per_batch.champion_flagged, 0) as bigint) as champion_flagged,
-    cast(coalesce(per_batch.challenger_flagged, 0) as bigint) as challenger_flagged,
-    cast(coalesce(per_batch.both_flagged, 0) as bigint) as both_flagged,
-    cast(
-        case
-            when per_batch.either_flagged > 0
-                then cast(per_batch.both_flagged as double) / per_batch.either_flagged
-        end as double
-    ) as flag_overlap,
-    cast(
-        case
-            when per_batch.n_claims > 0
-                then cast(per_batch.same_flag as double) / per_batch.n_claims
-        end as double
-    ) as flag_agreement,
-    cast(score_psi.score_psi as double) as score_psi,
-    cast(coalesce(per_batch.champion_labelled_flagged, 0) as bigint) as champion_labelled_flagged,
-    cast(
-        case
-            when per_batch.champion_labelled_flagged > 0
-                then cast(per_batch.champion_confirmed as double) / per_batch.champion_labelled_flagged
-        end as double
-    ) as champion_precision,
-    cast(coalesce(per_batch.challenger_labelled_flagged, 0) as bigint) as challenger_labelled_flagged,
-    cast(
-        case
-            when per_batch.challenger_labelled_flagged > 0
-                then cast(per_batch.challenger_confirmed as double) / per_batch.challenger_labelled_flagged
-        end as double
-    ) as challenger_precision,
-    case
-        when coalesce(per_batch.n_claims, 0) = 0 then 'no_overlap'
-        when score_psi.score_psi >= thresholds.psi_warn then 'warn'
-        else 'ok'
-    end as status
-from shadow_batches
-cross join thresholds
-left join per_batch
-    on shadow_batches.batch_id = per_batch.batch_id
-left join score_psi
-    on shadow_batches.batch_id = score_psi.batch_id
+select * from compared

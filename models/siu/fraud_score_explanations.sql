@@ -21,16 +21,16 @@ templates as (
 select
     contributions.batch_id,
     contributions.claim_id,
-    cast(contributions.reason_rank as integer) as reason_rank,
     contributions.feature_name,
     contributions.feature_value,
+    contributions.model_name,
+    contributions.model_version,
+    cast(contributions.reason_rank as integer) as reason_rank,
     cast(contributions.contribution as double) as contribution,
     coalesce(
         replace(templates.reason_template, '{value}', contributions.feature_value),
         contributions.feature_name || ' = ' || contributions.feature_value
-    ) as reason,
-    contributions.model_name,
-    contributions.model_version
+    ) as reason
 from contributions
 left join templates
     on contributions.feature_name = templates.feature_name

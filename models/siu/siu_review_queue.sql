@@ -82,21 +82,21 @@ ranked as (
             order by
                 flagged.fraud_probability * coalesce(claims.total_paid_amount, 0) desc,
                 flagged.fraud_probability desc,
-                flagged.claim_id
+                flagged.claim_id asc
         ) as queue_rank
     from flagged
     inner join claims
         on flagged.claim_id = claims.claim_id
     left join reasons
-        on flagged.batch_id = reasons.batch_id
-        and flagged.claim_id = reasons.claim_id
+        on
+            flagged.batch_id = reasons.batch_id
+            and flagged.claim_id = reasons.claim_id
 
 )
 
 select
     ranked.batch_id,
     ranked.queue_rank,
-    ranked.queue_rank <= thresholds.siu_review_capacity as is_within_capacity,
     ranked.claim_id,
     ranked.person_id,
     ranked.billing_npi,
@@ -112,6 +112,7 @@ select
     ranked.reason_2,
     ranked.reason_3,
     ranked.model_version,
-    ranked.scored_at
+    ranked.scored_at,
+    ranked.queue_rank <= thresholds.siu_review_capacity as is_within_capacity
 from ranked
 cross join thresholds

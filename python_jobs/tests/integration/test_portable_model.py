@@ -241,7 +241,7 @@ def _clean_run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess
 
 
 def test_every_model_loads_and_predicts_in_an_environment_without_the_project(
-    registered: dict, clean_env: Path, tmp_path: Path
+    registered: dict, clean_env: Path, server: tuple, tmp_path: Path
 ) -> None:
     frame, _ = claims(200, seed=5)
     (tmp_path / "frame.json").write_text(frame[list(SPEC.inputs)].to_json(orient="split"))
@@ -270,36 +270,44 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def served(registered: dict, clean_env: Path, tmp_path: Path) -> Iterator[str]:
-    """`mlflow models serve` of the XGBoost classifier from the clean environment."""
+@pytest.fixture(scope="module")
+def server(
+    registered: dict, clean_env: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen, str, Path]]:
+    """`mlflow models serve` of the XGBoost classifier from the clean environment, started as
+    soon as the environment exists (it boots while the load test runs)."""
+    folder = tmp_path_factory.mktemp("serve")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     # as in an activated venv: the server execs `uvicorn` from PATH
     env["PATH"] = f"{clean_env / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     command = [str(clean_env / "bin" / "mlflow"), "models", "serve", "--env-manager", "local"]
     command += ["-m", str(registered["folders"]["xgboost"]), "-h", "127.0.0.1", "-p", str(port)]
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                logged = (tmp_path / "serve.log").read_text()[-3000:]
-                pytest.fail(f"mlflow models serve did not start:\n{logged}")
-            time.sleep(0.5)
-        yield url
+        yield process, f"http://127.0.0.1:{port}", folder / "serve.log"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        process.terminate()
+        process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def served(server: tuple[subprocess.Popen, str, Path]) -> str:
+    """The server's URL once /ping answers."""
+    process, url, log = server
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return url
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"mlflow models serve did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
 
 
 def test_the_classifier_is_served_by_mlflow_models_serve(registered: dict, served: str) -> None:

@@ -42,6 +42,7 @@ def _valid_claims(project: DbtProject) -> int:
     )
 
 
+@pytest.mark.slow  # builds two deliveries of its own (make test-slow)
 def test_empty_delivery_errors_and_the_next_delivery_gets_every_feature(
     tmp_path: Path, copy_raw: Callable[[], Path], raw_dataset: Path
 ) -> None:

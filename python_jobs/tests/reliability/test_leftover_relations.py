@@ -13,7 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 from harness import DbtProject, copy_trained_state
+
+# Each test rescores or rebuilds a copy of the trained state several times (30 s of the
+# 6-minute `make test` budget): `make test-slow` and CI run them.
+pytestmark = pytest.mark.slow
 
 SCORE_MODELS = ("fraud_scores", "ml_reference_score_quantiles")
 SQL_INCREMENTAL = "fct_claim_features path:models/monitoring"
