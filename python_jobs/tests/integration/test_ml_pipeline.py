@@ -94,6 +94,7 @@ def test_promotion_recorded_and_scores_cover_every_valid_claim(trained_project: 
     assert 0.02 < flagged / scored < 0.10
 
 
+@pytest.mark.slow  # rescores the whole batch twice (make test-slow)
 def test_rescoring_a_batch_replaces_its_rows(trained_project: DbtProject) -> None:
     before = trained_project.scalar("select count(*) from main_ml.fraud_scores")
     trained_project.dbt("run", "--select", "fraud_scores")

@@ -70,6 +70,7 @@ def test_empty_delivery_errors_and_the_next_delivery_gets_every_feature(
     assert "assert_every_valid_claim_has_one_feature_row" not in _failed_tests(project)
 
 
+@pytest.mark.slow  # builds a delivery of its own (make test-slow)
 def test_a_fully_quarantined_delivery_errors_with_the_reason(
     tmp_path: Path, copy_raw: Callable[[], Path]
 ) -> None:

@@ -183,6 +183,7 @@ def test_a_delivery_that_is_all_quarantined_scores_nothing(
     assert "every line quarantined" in caplog.text
 
 
+@pytest.mark.slow  # rescores on a copy of its own (make test-slow)
 def test_rescoring_a_batch_that_is_now_empty_leaves_none_of_its_old_rows(
     trained_project: DbtProject, tmp_path: Path
 ) -> None:
