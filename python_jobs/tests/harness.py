@@ -256,3 +256,32 @@ def worker_copy(source: Path, root: Path, raw_dir: Path) -> DbtProject:
     if (source / "target").exists():
         shutil.copytree(source / "target", project.target_dir, dirs_exist_ok=True)
     return project
+
+
+@dataclass(frozen=True)
+class TwoVersions:
+    """A copy of the trained state and the two classifier versions its training registered:
+    the @champion and the other candidate (registered, never promoted)."""
+
+    project: DbtProject
+    client: object
+    classifier_name: str
+    autoencoder_name: str
+    champion: str
+    other: str
+
+
+def trained_copy_with_two_versions(project: DbtProject, root: Path) -> TwoVersions:
+    from claims_fraud.ml.tracking import CHAMPION, MlflowSettings
+
+    copy = copy_trained_state(project, root)
+    settings = MlflowSettings.local(copy.mlflow_dir)
+    client = settings.activate()
+    name = settings.classifier_name
+    champion = str(client.get_model_version_by_alias(name, CHAMPION).version)
+    other = next(
+        str(found.version)
+        for found in client.search_model_versions(f"name = '{name}'")
+        if str(found.version) != champion
+    )
+    return TwoVersions(copy, client, name, settings.autoencoder_name, champion, other)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from harness import DbtProject, copy_trained_state
+from harness import DbtProject, trained_copy_with_two_versions
 
 from claims_fraud.cli.main import main
-from claims_fraud.ml.tracking import CHAMPION, MlflowSettings
+from claims_fraud.ml.tracking import CHAMPION
 from claims_fraud.warehouse.connections import DuckDBWarehouse
 
 pytestmark = pytest.mark.integration
@@ -30,16 +30,9 @@ def _decisions(project: DbtProject) -> pd.DataFrame:
 def test_rollback_moves_the_champion_to_a_version_that_passed_its_gate_and_refuses_others(
     trained_project: DbtProject, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = copy_trained_state(trained_project, tmp_path)
-    settings = MlflowSettings.local(project.mlflow_dir)
-    client = settings.activate()
-    name = settings.classifier_name
-    champion = str(client.get_model_version_by_alias(name, CHAMPION).version)
-    other = next(
-        str(found.version)
-        for found in client.search_model_versions(f"name = '{name}'")
-        if str(found.version) != champion
-    )
+    state = trained_copy_with_two_versions(trained_project, tmp_path)
+    project, client, name = state.project, state.client, state.classifier_name
+    champion, other = state.champion, state.other
     before = _decisions(project)
     assert before["is_promoted"].sum() == 1  # the training's one promotion: the champion
 
@@ -67,7 +60,7 @@ def test_rollback_moves_the_champion_to_a_version_that_passed_its_gate_and_refus
     assert str(client.get_model_version_by_alias(name, CHAMPION).version) == other
     if autoencoder:
         assert (
-            str(client.get_model_version_by_alias(settings.autoencoder_name, CHAMPION).version)
+            str(client.get_model_version_by_alias(state.autoencoder_name, CHAMPION).version)
             == autoencoder
         )
     after = _decisions(project)

@@ -10,9 +10,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from harness import DbtProject, copy_trained_state
+from harness import DbtProject, trained_copy_with_two_versions
 
-from claims_fraud.ml.tracking import CHALLENGER, CHAMPION, MlflowSettings
+from claims_fraud.ml.tracking import CHALLENGER
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +40,9 @@ def psi_oracle(champion: np.ndarray, challenger: np.ndarray) -> float:
 def test_the_challenger_scores_each_batch_in_shadow_and_is_compared_with_the_champion(
     trained_project: DbtProject, tmp_path: Path
 ) -> None:
-    project = copy_trained_state(trained_project, tmp_path)
-    settings = MlflowSettings.local(project.mlflow_dir)
-    client = settings.activate()
-    name = settings.classifier_name
-    champion = str(client.get_model_version_by_alias(name, CHAMPION).version)
-    other = next(
-        str(found.version)
-        for found in client.search_model_versions(f"name = '{name}'")
-        if str(found.version) != champion
-    )
+    state = trained_copy_with_two_versions(trained_project, tmp_path)
+    project, client, name = state.project, state.client, state.classifier_name
+    champion, other = state.champion, state.other
     batch = _frame(project, "select distinct batch_id from main_ml.fraud_scores")["batch_id"][0]
 
     # The trained state's score build ran with the champion also @challenger: nothing was
