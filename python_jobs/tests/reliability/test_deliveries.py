@@ -101,6 +101,7 @@ def test_a_fully_quarantined_delivery_errors_with_the_reason(
     )
 
 
+@pytest.mark.slow  # builds two deliveries of its own (make test-slow)
 def test_claims_arriving_late_get_their_features(
     tmp_path: Path, copy_raw: Callable[[], Path], raw_dataset: Path, built_project: DbtProject
 ) -> None:

@@ -88,6 +88,7 @@ def test_the_real_champion_scores_no_claims_to_no_rows_of_the_same_types(
     assert scores.dtypes.equals(some.dtypes)
 
 
+@pytest.mark.slow  # scores and monitors a copy of its own (make test-slow)
 def test_an_empty_window_scores_nothing_and_monitoring_reports_it_as_no_data(
     trained_project: DbtProject, tmp_path: Path
 ) -> None:
