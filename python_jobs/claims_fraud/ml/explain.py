@@ -18,16 +18,16 @@ import logging
 import math
 from typing import Any
 
-import mlflow
 import pandas as pd
 
-from claims_fraud.ml.tracking import BrokenModelError, MlflowSettings, model_artifact_uri
+from claims_fraud.ml.tracking import MlflowSettings, load_version
 from claims_fraud.portable_model import top_contributions
 from claims_fraud.warehouse import params
 
 log = logging.getLogger(__name__)
 
 TOP_REASONS = 3
+_ROW_COLUMNS = ("claim_id", "reason_rank", "feature_name", "feature_value", "contribution")
 CONTRIBUTION_COLUMNS = {
     "claim_id": "string",
     "batch_id": "string",
@@ -89,9 +89,6 @@ def explain_claims(features: pd.DataFrame, model: Any, top_k: int = TOP_REASONS)
     )
 
 
-_ROW_COLUMNS = ("claim_id", "reason_rank", "feature_name", "feature_value", "contribution")
-
-
 def empty_contributions() -> pd.DataFrame:
     return pd.DataFrame(
         {column: pd.Series(dtype=dtype) for column, dtype in CONTRIBUTION_COLUMNS.items()}
@@ -118,24 +115,14 @@ def explain_batch(
                 f"{missing} flagged claim(s) of batch {batch_id} are not in fct_claim_features: "
                 "rebuild the features (make build) and rescore the batch (make score)"
             )
-        found = explain_claims(rows, _load(client, str(name), str(version)))
+        model = load_version(client, client.get_model_version(str(name), str(version)), "champion")
+        found = explain_claims(rows, model.unwrap_python_model())
         scored_at = batch.loc[batch["model_version"] == version, "scored_at"].max()
         parts.append(
             found.assign(model_name=str(name), model_version=str(version), scored_at=scored_at)
         )
     out = pd.concat(parts, ignore_index=True).assign(batch_id=batch_id)
     return out[list(CONTRIBUTION_COLUMNS)].astype(CONTRIBUTION_COLUMNS)
-
-
-def _load(client: Any, name: str, version: str) -> Any:
-    try:
-        return mlflow.pyfunc.load_model(f"models:/{name}/{version}").unwrap_python_model()
-    except Exception as exc:  # a missing folder or a broken file: same meaning (tracking.py)
-        found = client.get_model_version(name, version)
-        artifact = f"the model at {model_artifact_uri(client, found)}"
-        raise BrokenModelError(
-            name, version, "champion", artifact, f"{type(exc).__name__}: {exc}"
-        ) from exc
 
 
 def contributions_from_dbt(scores: Any, features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from claims_fraud.ml.tracking import (
     CHAMPION,
     MlflowSettings,
     require_version_by_alias,
+    set_champion,
     version_by_alias,
 )
 from claims_fraud.ml.train import label_claims
@@ -285,12 +286,9 @@ def run_promotion(
 
     champion_after = champion_before
     if all(gate.passed for gate in gates):
-        client.set_registered_model_alias(name, CHAMPION, challenger_version)
-        autoencoder_version = challenger.tags.get("autoencoder_version")
-        if autoencoder_version:
-            client.set_registered_model_alias(
-                settings.autoencoder_name, CHAMPION, autoencoder_version
-            )
+        set_champion(
+            client, settings, challenger_version, challenger.tags.get("autoencoder_version")
+        )
         champion_after = challenger_version
 
     decision = PromotionDecision(

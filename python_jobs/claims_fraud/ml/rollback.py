@@ -17,16 +17,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
 from claims_fraud.ml.promote import DECISIONS_TABLE
 from claims_fraud.ml.tracking import (
     CHAMPION,
+    BrokenModelError,
     MlflowSettings,
-    model_artifact_uri,
+    load_version,
     require_version_by_alias,
+    set_champion,
 )
 from claims_fraud.warehouse.connections import TableNotFoundError, Warehouse
 
@@ -112,13 +113,9 @@ def choose_target(passed: list[str], current: str, to_version: str | None) -> st
 
 def _check_loads(client: MlflowClient, name: str, version: str) -> None:
     try:
-        mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    except Exception as exc:  # a missing folder or a broken file: same meaning (tracking.py)
-        found = client.get_model_version(name, version)
-        raise RollbackRefusedError(
-            f"{name} v{version} does not load ({type(exc).__name__}: {exc}; files at "
-            f"{model_artifact_uri(client, found)}): it cannot be @champion"
-        ) from exc
+        load_version(client, client.get_model_version(name, version), "champion")
+    except BrokenModelError as exc:
+        raise RollbackRefusedError(f"{exc}; it cannot be @champion") from exc
 
 
 def who_decides() -> str:
@@ -153,9 +150,7 @@ def run_rollback(
     autoencoder = client.get_model_version(name, target).tags.get("autoencoder_version")
     if autoencoder:
         _check_loads(client, settings.autoencoder_name, autoencoder)
-    client.set_registered_model_alias(name, CHAMPION, target)
-    if autoencoder:
-        client.set_registered_model_alias(settings.autoencoder_name, CHAMPION, autoencoder)
+    set_champion(client, settings, target, autoencoder)
     rollback = Rollback(
         decision_id=uuid.uuid4().hex,
         model_name=name,

@@ -145,18 +145,37 @@ def model_artifact_uri(client: MlflowClient, version: ModelVersion) -> str:
         return str(version.source)
 
 
+def load_version(client: MlflowClient, version: ModelVersion, alias: str) -> Any:
+    """The loaded pyfunc model of a registry version (by version number); files that are
+    missing or do not load raise BrokenModelError naming the version, the alias it was
+    reached by, and the path."""
+    try:
+        return mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
+    # Anything can come out of a missing folder or a corrupt file (MlflowException, OSError,
+    # XGBoostError, EOFError, AttributeError, ...): each means the same, the model is broken.
+    except Exception as exc:
+        artifact = f"the model at {model_artifact_uri(client, version)}"
+        raise BrokenModelError(
+            version.name, str(version.version), alias, artifact, f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def load_version_by_alias(client: MlflowClient, name: str, alias: str) -> tuple[ModelVersion, Any]:
     """The version under an alias and its loaded pyfunc model (by version number, so the model
     is the version the lineage names even if the alias moves meanwhile). A missing alias raises
     NoModelWithAliasError; model files that are missing or do not load raise BrokenModelError."""
     version = require_version_by_alias(client, name, alias)
-    try:
-        model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
-    # Anything can come out of a missing folder or a corrupt pickle (MlflowException, OSError,
-    # UnpicklingError, EOFError, AttributeError, ...): each means the same, the model is broken.
-    except Exception as exc:
-        artifact = f"the model at {model_artifact_uri(client, version)}"
-        raise BrokenModelError(
-            name, str(version.version), alias, artifact, f"{type(exc).__name__}: {exc}"
-        ) from exc
-    return version, model
+    return version, load_version(client, version, alias)
+
+
+def set_champion(
+    client: MlflowClient,
+    settings: MlflowSettings,
+    classifier_version: str,
+    autoencoder_version: str | None,
+) -> None:
+    """Move @champion to a classifier version and the autoencoder trained with it (promote,
+    rollback)."""
+    client.set_registered_model_alias(settings.classifier_name, CHAMPION, classifier_version)
+    if autoencoder_version:
+        client.set_registered_model_alias(settings.autoencoder_name, CHAMPION, autoencoder_version)
