@@ -23,6 +23,7 @@ from claims_fraud.synthetic.config import (
     UNBUNDLING,
     GeneratorConfig,
 )
+from claims_fraud.synthetic.parameters import HOME_PROVIDER_SHARE, IN_STATE_SHARE
 from claims_fraud.synthetic.population import Members, Period, Providers
 from claims_fraud.synthetic.sampling import (
     age_group_index,
@@ -34,6 +35,7 @@ from claims_fraud.synthetic.schemes import (
     FraudActors,
     build_fraud_actors,
     drop_unavailable_schemes,
+    local_fraud_members,
     override_members,
     ring_slots,
 )
@@ -83,6 +85,9 @@ def build_claims(
     scheme = drop_unavailable_schemes(scheme, actors)
     member, day, hi = override_members(period, members, actors, scheme, member, day, hi, rng)
     provider = _assign_providers(ref, members, providers, actors, scheme, member, rng)
+    member, day, hi = local_fraud_members(
+        period, members, actors, scheme, member, day, hi, provider, in_group, rng
+    )
     spec = providers.spec[provider]
     clean = (scheme == NONE) | (scheme == DUPLICATE)
     is_inst = clean & (rng.random(n_est) < ref.spec_inst_share[spec])
@@ -153,22 +158,43 @@ def _assign_providers(
     member: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """In-state (85%) volume-weighted provider choice; fraud schemes draw from their pools."""
+    """In-state (``IN_STATE_SHARE``) volume-weighted provider choice; fraud schemes draw from
+    their pools by volume within the claim's region (their members are then made local:
+    ``local_fraud_members``)."""
     n = scheme.size
-    in_state = rng.random(n) < 0.85
+    in_state = rng.random(n) < IN_STATE_SHARE
     draw_state = np.where(in_state, members.state[member], len(ref.states))
     u = rng.random(n)
     state_key = providers.state.astype(np.int64)
+    region_key = ref.state_region[providers.state].astype(np.int64)
+    member_region = ref.state_region[members.state[member]].astype(np.int64)
+    n_regions = len(ref.regions)
     provider = grouped_choice(
         providers.rendering, providers.weight, state_key, len(ref.states) + 1, draw_state, u
     )
+    # Members go back to the providers they know: each has a home provider (in their state,
+    # by volume) that gets HOME_PROVIDER_SHARE of their claims, so a member seeing several new
+    # providers within weeks stands out, as it does in real claims.
+    home = grouped_choice(
+        providers.rendering,
+        providers.weight,
+        state_key,
+        len(ref.states) + 1,
+        members.state.astype(np.int64),
+        rng.random(members.n),
+    )
+    at_home = rng.random(n) < HOME_PROVIDER_SHARE
+    provider[at_home] = home[member[at_home]]
     for k, pool in actors.pools.items():  # loop over schemes
         rows = np.flatnonzero(scheme == k)
         if k == IMPOSSIBLE:
             provider[rows] = pool[np.arange(rows.size) % max(pool.size, 1)] if rows.size else 0
         elif rows.size:
+            # A provider of the region of the member first drawn for the claim, so that fraud
+            # is spread over regions as claims are (no region's members are more often
+            # defrauded unless the bias knob says so); its members are then made local.
             provider[rows] = grouped_choice(
-                pool, providers.weight, state_key, len(ref.states) + 1, draw_state[rows], u[rows]
+                pool, providers.weight, region_key, n_regions, member_region[rows], u[rows]
             )
     ring = np.flatnonzero(scheme == RING)
     if ring.size:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import numpy as np
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 
 TABLE_NAMES = (

@@ -113,7 +113,16 @@ DRIFT_LOG_CHARGE, DRIFT_EXTRA_UNITS = 0.3, 0.5
 INSTITUTIONAL_CHARGE_FACTOR = 1.8
 IMPOSSIBLE_DAY_MINUTES = 1500  # > 1440 minutes in a day
 IMPOSSIBLE_MIN_LINE_MINUTES = 30
-RING_CLAIMS_PER_RING = 800
+# Share of claims drawn from the member's own state (honest) or, for a fraudulent provider's
+# claims, from the provider's state: fraud is as local as care is.
+IN_STATE_SHARE = 0.85
+# Share of a member's honest claims billed by the member's home provider (the rest: any
+# provider, in state at IN_STATE_SHARE, by volume).
+HOME_PROVIDER_SHARE = 0.5
+# A claim is drawn in the member's state this often (home provider, or in state): the rate at
+# which fraudulent providers' claims are for members of their own state too.
+LOCAL_CLAIM_SHARE = HOME_PROVIDER_SHARE + (1 - HOME_PROVIDER_SHARE) * IN_STATE_SHARE
+RING_CLAIMS_PER_RING = 200
 RING_WINDOW_DAYS = 15
 SIU_TARGET_SHARE = 0.05
 SIU_CHARGE_SLOPE, SIU_FRAUD_LIFT = 1.1, 2.3

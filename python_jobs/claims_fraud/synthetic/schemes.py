@@ -1,5 +1,10 @@
 """Fraud actors: each scheme's providers (spread over census regions), the provider rings,
-and the members that phantom, ring and impossible-day claims move to.
+and the members that fraudulent claims are billed for.
+
+Fraud is local, as it is in real claims: a scheme's providers bill their own patients (the
+members of their honest claims), and a ring is a handful of providers of one state sharing
+members who mostly live there (``LOCAL_CLAIM_SHARE``). Each scheme keeps its own mechanism (the
+signature below); none of them is told apart by where the member lives.
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ from claims_fraud.synthetic.config import (
     UNBUNDLING,
     UPCODING,
 )
-from claims_fraud.synthetic.parameters import RING_CLAIMS_PER_RING, RING_WINDOW_DAYS
+from claims_fraud.synthetic.parameters import (
+    LOCAL_CLAIM_SHARE,
+    RING_CLAIMS_PER_RING,
+    RING_WINDOW_DAYS,
+)
 from claims_fraud.synthetic.population import Members, Period, Providers
-from claims_fraud.synthetic.sampling import sample_in_windows
+from claims_fraud.synthetic.sampling import grouped_choice, sample_in_windows
 
 # The model inputs (fct_claim_features) that carry each scheme's mechanism: what an explanation
 # of a flagged claim of that scheme should name among its top reasons
@@ -36,12 +45,24 @@ SCHEME_SIGNATURES: dict[str, tuple[str, ...]] = {
     # an earlier clean claim billed again
     "duplicate_billing": ("has_duplicate_service",),
     # more units than the codes plausibly need, charged above the code's peers
-    "excessive_units": ("total_service_units", "max_charge_peer_zscore", "total_charge_amount"),
+    "excessive_units": (
+        "max_units_to_code_limit",
+        "total_service_units",
+        "max_charge_peer_zscore",
+        "total_charge_amount",
+    ),
     # time-based codes adding up to more minutes than a day has, for one provider
     "impossible_days": ("provider_max_day_billed_minutes", "is_provider_impossible_day"),
-    # a ring of providers billing a shared set of members within weeks
-    "provider_ring": ("member_claims_prior_30d", "member_claims_prior_90d"),
+    # a ring of providers (one state) billing a shared set of members within weeks: each
+    # member goes to every provider of the ring, all new to them
+    "provider_ring": (
+        "member_new_providers_prior_30d",
+        "provider_pair_shared_member_share",
+        "provider_shared_member_share",
+        "member_claims_prior_30d",
+    ),
 }
+POOL_SCHEMES = (UPCODING, UNBUNDLING, EXCESSIVE)  # claims of a pool provider's own patients
 
 
 @dataclass(frozen=True)
@@ -83,11 +104,19 @@ def build_fraud_actors(
         ),
     }
     stable = np.flatnonzero(members.stable)
+    member_region = ref.state_region[members.state]
+    region_volume = np.bincount(
+        member_region, weights=members.claim_weight, minlength=len(ref.regions)
+    )
     ring = _build_rings(
         rng,
         rendering_spec,
+        providers.state[: providers.n_rendering],
+        ref.state_region,
+        region_volume,
         individual & ~taken,
         stable,
+        members.state[stable],
         members.claim_weight[stable],
         int((scheme == RING).sum()),
         period,
@@ -139,49 +168,127 @@ def _choose_pool(
 def _build_rings(
     rng: np.random.Generator,
     rendering_spec: np.ndarray,
+    rendering_state: np.ndarray,
+    state_region: np.ndarray,
+    region_volume: np.ndarray,
     eligible: np.ndarray,
     stable: np.ndarray,
+    stable_state: np.ndarray,
     stable_weight: np.ndarray,
     n_ring_claims: int,
     period: Period,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rings of 5-8 providers of different specialties sharing 3-200 members each.
+    """Rings of 5-8 providers of different specialties in one state, sharing 3-200 members.
 
-    Ring members are drawn in proportion to their claim propensity, like honest claims, so
-    that without the bias knob fraud does not depend on a member's age, gender or region.
+    The rings are spread over the census regions in proportion to the regions' claims (largest
+    remainder), so that rings, being local, do not make one region's members the defrauded ones.
+
+    A ring's members live in its state at the honest local rate (``LOCAL_CLAIM_SHARE``), the
+    rest anywhere; they are drawn in proportion to their claim propensity, like honest claims,
+    so that without the bias knob fraud does not depend on a member's age, gender or region.
     """
     empty = np.empty(0, np.int64)
-    specs = np.unique(rendering_spec[eligible])
-    if n_ring_claims == 0 or stable.size == 0 or specs.size < 2:
-        return empty, np.zeros(1, np.int64), empty, np.zeros(1, np.int64), empty
+    no_rings = empty, np.zeros(1, np.int64), empty, np.zeros(1, np.int64), empty
+    if n_ring_claims == 0 or stable.size == 0 or np.unique(rendering_spec[eligible]).size < 2:
+        return no_rings
     n_rings = max(1, math.ceil(n_ring_claims / RING_CLAIMS_PER_RING))
     available = eligible.copy()
-    ring_providers: list[np.ndarray] = []
-    for _ in range(n_rings):  # loop over rings (a handful), not over rows
+    rings: list[tuple[np.ndarray, int]] = []
+    for region in _ring_regions(region_volume, n_rings):  # a handful of rings, not rows
+        in_region = available & (state_region[rendering_state] == region)
+        state = _ring_state(rng, rendering_spec, rendering_state, in_region)
+        if state < 0:
+            state = _ring_state(rng, rendering_spec, rendering_state, available)
+        if state < 0:
+            break
+        here = available & (rendering_state == state)
+        specs = np.unique(rendering_spec[here])
         chosen_specs = rng.choice(
             specs, size=min(int(rng.integers(5, 9)), specs.size), replace=False
         )
-        picks = [_pick_one(rng, available & (rendering_spec == s)) for s in chosen_specs]
-        ring = np.array([p for p in picks if p >= 0], np.int64)
+        ring = np.array([_pick_one(rng, here & (rendering_spec == s)) for s in chosen_specs])
         available[ring] = False
-        if ring.size >= 2:
-            ring_providers.append(ring)
-    if not ring_providers:
-        return empty, np.zeros(1, np.int64), empty, np.zeros(1, np.int64), empty
-    sizes = np.array([r.size for r in ring_providers])
-    per_ring = n_ring_claims / len(ring_providers)
+        rings.append((ring.astype(np.int64), state))
+    if not rings:
+        return no_rings
+    sizes = np.array([r.size for r, _ in rings])
+    per_ring = n_ring_claims / len(rings)
     n_members = np.clip(np.rint(per_ring / sizes), 3, 200).astype(np.int64)
-    wanted = min(int(n_members.sum()), stable.size)
-    pool = rng.choice(stable, size=wanted, replace=False, p=stable_weight / stable_weight.sum())
-    member_slots = np.arange(n_members.sum()) % pool.size
+    members = [
+        _ring_members(rng, stable, stable_state, stable_weight, state, int(k))
+        for (_, state), k in zip(rings, n_members, strict=True)
+    ]
     anchor_hi = max(period.start, period.end - RING_WINDOW_DAYS + 1)
+    member_slots = np.concatenate(members)
     return (
-        np.concatenate(ring_providers),
+        np.concatenate([r for r, _ in rings]),
         np.concatenate(([0], np.cumsum(sizes))),
-        pool[member_slots],
-        np.concatenate(([0], np.cumsum(n_members))),
+        member_slots,
+        np.concatenate(([0], np.cumsum([m.size for m in members]))),
         rng.integers(period.start, anchor_hi + 1, member_slots.size),
     )
+
+
+def _ring_regions(region_volume: np.ndarray, n_rings: int) -> np.ndarray:
+    """The region of each ring: counts in proportion to ``region_volume`` (largest remainder),
+    the regions with the most claims first."""
+    quota = n_rings * region_volume / region_volume.sum()
+    counts = np.floor(quota).astype(np.int64)
+    leftover = n_rings - int(counts.sum())
+    counts[np.argsort(counts - quota, kind="stable")[:leftover]] += 1
+    order = np.argsort(-region_volume, kind="stable")
+    return np.repeat(order, counts[order])
+
+
+def _ring_state(
+    rng: np.random.Generator,
+    rendering_spec: np.ndarray,
+    rendering_state: np.ndarray,
+    available: np.ndarray,
+) -> int:
+    """A state for the next ring, weighted by its available providers, among the states with
+    the most specialties up to 5 (a ring needs at least 2 specialties); -1 when none has 2."""
+    pairs = np.unique(np.stack([rendering_state[available], rendering_spec[available]]), axis=1)
+    if pairs.size == 0:
+        return -1
+    states, n_specs = np.unique(pairs[0], return_counts=True)
+    best = min(int(n_specs.max()), 5)
+    if best < 2:
+        return -1
+    candidates = states[n_specs >= best]
+    weight = np.array([(available & (rendering_state == s)).sum() for s in candidates], float)
+    return int(rng.choice(candidates, p=weight / weight.sum()))
+
+
+def _ring_members(
+    rng: np.random.Generator,
+    stable: np.ndarray,
+    stable_state: np.ndarray,
+    stable_weight: np.ndarray,
+    state: int,
+    wanted: int,
+) -> np.ndarray:
+    """``wanted`` distinct stable members of a ring in ``state``: local at the in-state rate."""
+    local = stable_state == state
+    n_local = min(int(rng.binomial(wanted, LOCAL_CLAIM_SHARE)), int(local.sum()))
+    picks = _weighted_sample(rng, np.flatnonzero(local), stable_weight, n_local)
+    rest = np.ones(stable.size, bool)
+    rest[picks] = False
+    others = _weighted_sample(
+        rng, np.flatnonzero(rest), stable_weight, min(wanted - n_local, int(rest.sum()))
+    )
+    return stable[np.concatenate([picks, others])]
+
+
+def _weighted_sample(
+    rng: np.random.Generator, candidates: np.ndarray, weight: np.ndarray, size: int
+) -> np.ndarray:
+    """``size`` distinct entries of ``candidates``, drawn in proportion to ``weight``."""
+    if size <= 0 or candidates.size == 0:
+        return np.empty(0, np.int64)
+    w = weight[candidates]
+    p = w / w.sum() if w.sum() > 0 else None
+    return rng.choice(candidates, size=min(size, candidates.size), replace=False, p=p)
 
 
 def _pick_one(rng: np.random.Generator, mask: np.ndarray) -> int:
@@ -229,14 +336,75 @@ def override_members(
         day[ring] = actors.ring_anchor[slot] + rng.integers(0, RING_WINDOW_DAYS, ring.size)
         day[ring] = np.minimum(day[ring], period.end)
         hi[ring] = period.end
-    impossible = np.flatnonzero(scheme == IMPOSSIBLE)
-    stable = actors.stable_members
-    if impossible.size:
-        # Weighted by claim propensity, like honest claims (no protected-attribute skew).
-        weight = members.claim_weight[stable]
-        member[impossible] = rng.choice(stable, size=impossible.size, p=weight / weight.sum())
-    hi[impossible] = period.end  # the day itself is set once the lines (minutes) are known
+    # impossible-day claims get their (stable) members in local_fraud_members, and their day
+    # once the lines (minutes) are known
+    hi[scheme == IMPOSSIBLE] = period.end
     return member, day, hi
+
+
+def local_fraud_members(
+    period: Period,
+    members: Members,
+    actors: FraudActors,
+    scheme: np.ndarray,
+    member: np.ndarray,
+    day: np.ndarray,
+    hi: np.ndarray,
+    provider: np.ndarray,
+    in_group: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The members a scheme's providers bill for: their own patients.
+
+    Each pool-scheme claim (upcoding, unbundling, excessive units) takes the member of one of
+    its provider's honest claims whose member is in the same bias group (``in_group``: the bias
+    knob's group of each claim's member), on a day of that member's enrollment; so a
+    fraudulent provider's claims are as local as its honest ones. Impossible-day claims take
+    a stable member of one of their provider's honest claims likewise. A provider without such
+    honest claims bills a member of any provider's (rare, tiny datasets). Returns new member,
+    day and window end arrays.
+    """
+    member, day, hi = member.copy(), day.copy(), hi.copy()
+    honest = np.flatnonzero(scheme == NONE)
+    if honest.size == 0:
+        return member, day, hi
+    n_providers = int(provider.max()) + 1
+    key = provider.astype(np.int64) * 2 + in_group
+    pooled = np.flatnonzero(np.isin(scheme, POOL_SCHEMES))
+    if pooled.size:
+        source = _patient_claims(rng, honest, key, n_providers * 2, key[pooled])
+        chosen = member[source]
+        when, which = sample_in_windows(
+            members.window_lo[chosen],
+            members.window_hi[chosen],
+            period.cum_weight,
+            period.start,
+            rng.random(pooled.size),
+        )
+        member[pooled], day[pooled] = chosen, when
+        hi[pooled] = members.window_hi[chosen, which]
+    impossible = np.flatnonzero(scheme == IMPOSSIBLE)
+    stable_honest = honest[members.stable[member[honest]]]
+    if impossible.size and stable_honest.size:
+        by_provider = provider.astype(np.int64)
+        source = _patient_claims(
+            rng, stable_honest, by_provider, n_providers, by_provider[impossible]
+        )
+        member[impossible] = member[source]
+    return member, day, hi
+
+
+def _patient_claims(
+    rng: np.random.Generator,
+    claims: np.ndarray,
+    key: np.ndarray,
+    n_keys: int,
+    wanted: np.ndarray,
+) -> np.ndarray:
+    """One of ``claims`` per draw, uniformly among those whose ``key`` is the draw's (any of
+    ``claims`` when none is)."""
+    weight = np.ones(key.size)
+    return grouped_choice(claims, weight, key, n_keys, wanted, rng.random(wanted.size))
 
 
 def ring_slots(actors: FraudActors, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
