@@ -19,6 +19,8 @@
         'max_plausible_units': 'positive_number',
         'minutes_in_a_day': 'positive_number',
         'feature_lookback_days': 'non_negative_integer',
+        'provider_min_history': 'non_negative_integer',
+        'member_history_days': 'non_negative_integer',
         'reference_grid_points': 'non_negative_integer',
         'monitored_features': 'identifier_list',
         'protected_attributes': 'identifier_list',

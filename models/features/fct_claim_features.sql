@@ -12,6 +12,10 @@
 {#
     One row per valid claim: the signals SIU analysts use, as model inputs, plus identifiers and
     the protected attributes that monitoring needs (marked in the YAML as not model inputs).
+    Point in time: provider, peer and member features use only claims of earlier service dates
+    (the provider's day totals of billed minutes use that day's claims; a duplicate is a claim
+    ingested after the first one billing the service), so a claim's features are the ones it
+    would have had when it arrived, and training sees no future.
     Incremental: a run builds every valid claim that has no row here yet (a first delivery
     after an empty one, a claim arriving late with an old ingested_at) and recomputes the claims
     ingested since the newest claim already here minus a lookback (var feature_lookback_days:
@@ -39,6 +43,12 @@ provider_profile as (
 
 ),
 
+provider_shared_members as (
+
+    select * from {{ ref('int_provider_shared_members') }}
+
+),
+
 provider_daily_minutes as (
 
     select * from {{ ref('int_provider_daily_minutes') }}
@@ -54,6 +64,12 @@ duplicate_services as (
 member_history as (
 
     select * from {{ ref('int_member_claim_history') }}
+
+),
+
+claim_network as (
+
+    select * from {{ ref('int_claim_provider_network') }}
 
 ),
 
@@ -95,12 +111,12 @@ lines as (
         valid_lines.*,
         provider_daily_minutes.billed_minutes as provider_day_billed_minutes,
         case
-            when peer_stats.peer_line_count >= 30 and peer_stats.stddev_log_charge > 0
+            when peer_stats.peer_line_count >= 30 and peer_stats.stddev_log_charge > 0.000001
                 then
                     (ln(valid_lines.charge_amount) - peer_stats.mean_log_charge)
                     / peer_stats.stddev_log_charge
         end as charge_peer_zscore,
-        duplicate_services.claim_count is not null as is_duplicate_service
+        duplicate_services.claim_id is not null as is_duplicate_service
 
     from valid_lines
     inner join claim_ids_to_build
@@ -109,13 +125,15 @@ lines as (
         on
             valid_lines.rendering_specialty = peer_stats.rendering_specialty
             and valid_lines.hcpcs_code = peer_stats.hcpcs_code
+            and valid_lines.claim_line_start_date = peer_stats.service_date
     left join provider_daily_minutes
         on
             valid_lines.rendering_npi = provider_daily_minutes.rendering_npi
             and valid_lines.claim_line_start_date = provider_daily_minutes.service_date
     left join duplicate_services
         on
-            valid_lines.person_id = duplicate_services.person_id
+            valid_lines.claim_id = duplicate_services.claim_id
+            and valid_lines.person_id = duplicate_services.person_id
             and valid_lines.rendering_npi = duplicate_services.rendering_npi
             and valid_lines.hcpcs_code = duplicate_services.hcpcs_code
             and valid_lines.claim_line_start_date = duplicate_services.service_date
@@ -124,12 +142,14 @@ lines as (
 
 claims as (
 
-    select
+    select  -- noqa: ST06
         claim_id,
         cast(sum(charge_amount) as decimal(18, 2)) as total_charge_amount,
         cast(sum(allowed_amount) as decimal(18, 2)) as total_allowed_amount,
         cast(sum(paid_amount) as decimal(18, 2)) as total_paid_amount,
         cast(sum(service_unit_quantity) as double) as total_service_units,
+        max(cast(service_unit_quantity as double) / nullif(max_units_per_line, 0))
+            as max_units_to_code_limit,
         cast(coalesce(max(em_level), 0) as integer) as max_em_level,
         cast(max(provider_day_billed_minutes) as double) as provider_max_day_billed_minutes,
         count(*) as line_count,
@@ -174,6 +194,7 @@ features as (
         cast(claims.total_allowed_amount as double)
         / nullif(cast(claims.total_charge_amount as double), 0) as allowed_to_charge_ratio,
         claims.total_service_units,
+        claims.max_units_to_code_limit,
         claims.line_count,
 
         -- coding patterns
@@ -189,10 +210,13 @@ features as (
         claims.provider_max_day_billed_minutes,
         claims.provider_max_day_billed_minutes > {{ checked_var('minutes_in_a_day') }}
             as is_provider_impossible_day,
+        provider_shared_members.provider_shared_member_share,
+        claim_network.provider_pair_shared_member_share,
 
         -- member patterns
         member_history.member_claims_prior_30d,
         member_history.member_claims_prior_90d,
+        claim_network.member_new_providers_prior_30d,
         coalesce(member_profile.member_state <> provider_profile.rendering_practice_state, false)
             as is_out_of_state_provider,
 
@@ -210,9 +234,17 @@ features as (
 
     from claims
     left join provider_profile
-        on claims.rendering_npi = provider_profile.rendering_npi
+        on
+            claims.rendering_npi = provider_profile.rendering_npi
+            and claims.claim_start_date = provider_profile.as_of_date
+    left join provider_shared_members
+        on
+            claims.rendering_npi = provider_shared_members.rendering_npi
+            and claims.claim_start_date = provider_shared_members.as_of_date
     left join member_history
         on claims.claim_id = member_history.claim_id
+    left join claim_network
+        on claims.claim_id = claim_network.claim_id
     left join member_profile
         on claims.person_id = member_profile.person_id
 

@@ -65,6 +65,7 @@ enriched as (
         procedure_codes.service_category,
         procedure_codes.em_level,
         procedure_codes.typical_minutes,
+        procedure_codes.max_units_per_line,
         providers.provider_specialty as rendering_specialty,
         providers.practice_state as rendering_practice_state,
         coalesce(

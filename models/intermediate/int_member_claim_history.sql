@@ -1,7 +1,8 @@
 {#
     One row per valid claim: how many other claims the same member had in the 30 and 90 days
-    before this claim's start date (the claim's own start day excluded). Point in time: only
-    earlier claims count, so the feature does not leak the future.
+    before this claim's start date (the claim's own start day excluded), with the claim's
+    rendering provider (its first line's). Point in time: only earlier claims count, so the
+    features do not leak the future.
 #}
 
 with
@@ -17,6 +18,7 @@ claims as (
     select
         claim_id,
         min(person_id) as person_id,
+        min_by(rendering_npi, claim_line_number) as rendering_npi,
         min(claim_start_date) as claim_start_date
 
     from valid_lines
@@ -39,6 +41,7 @@ history as (
     select
         claim_id,
         person_id,
+        rendering_npi,
         claim_start_date,
         count(*) over (
             partition by person_id

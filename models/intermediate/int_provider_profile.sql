@@ -1,6 +1,12 @@
 {#
-    One row per rendering provider (NPI): billing-pattern signals compared with the provider's
-    specialty. High-level E/M means em_level 4 or 5.
+    One row per rendering provider (NPI) and claim start date on which the provider has claims:
+    the provider's billing pattern as it stood before that day, compared with its specialty's.
+    Point in time: every count uses only lines of claims that started on an earlier day, so a
+    claim's provider features do not know the provider's later claims (fct_claim_features joins
+    on the claim's rendering NPI and start date). High-level E/M means em_level 4 or 5.
+    Shares need evidence: they are null until the provider has var provider_min_history (20)
+    earlier E/M lines (E/M shares) or lines (modifier share), and the specialty's until it has
+    as many E/M lines, pooled over its providers.
 #}
 
 with
@@ -11,55 +17,114 @@ valid_lines as (
 
 ),
 
-provider_lines as (
+provider_days as (
 
     select
         rendering_npi,
-        rendering_specialty,
-        rendering_practice_state,
-        count(distinct claim_id) as provider_claim_count,
-        count(*) as provider_line_count,
-        sum(case when em_level is not null then 1 else 0 end) as provider_em_line_count,
-        sum(case when em_level >= 4 then 1 else 0 end) as provider_high_em_line_count,
-        sum(case when has_modifier_59_or_25 then 1 else 0 end) as provider_modifier_59_25_line_count
+        claim_start_date as as_of_date,
+        min(rendering_specialty) as rendering_specialty,
+        min(rendering_practice_state) as rendering_practice_state,
+        count(distinct claim_id) as day_claim_count,
+        count(*) as day_line_count,
+        sum(case when em_level is not null then 1 else 0 end) as day_em_line_count,
+        sum(case when em_level >= 4 then 1 else 0 end) as day_high_em_line_count,
+        sum(case when has_modifier_59_or_25 then 1 else 0 end) as day_modifier_59_25_line_count
 
     from valid_lines
-    group by rendering_npi, rendering_specialty, rendering_practice_state
+    group by rendering_npi, claim_start_date
 
 ),
 
-specialty_lines as (
+provider_prior as (
+
+    select
+        rendering_npi,
+        as_of_date,
+        rendering_specialty,
+        rendering_practice_state,
+        coalesce(sum(day_claim_count) over provider_before, 0) as provider_claim_count,
+        coalesce(sum(day_line_count) over provider_before, 0) as provider_line_count,
+        coalesce(sum(day_em_line_count) over provider_before, 0) as provider_em_line_count,
+        coalesce(sum(day_high_em_line_count) over provider_before, 0)
+            as provider_high_em_line_count,
+        coalesce(sum(day_modifier_59_25_line_count) over provider_before, 0)
+            as provider_modifier_59_25_line_count
+
+    from provider_days
+    window provider_before as (
+        partition by rendering_npi
+        order by as_of_date
+        rows between unbounded preceding and 1 preceding
+    )
+
+),
+
+specialty_days as (
 
     select
         rendering_specialty,
-        sum(provider_em_line_count) as specialty_em_line_count,
-        sum(provider_high_em_line_count) as specialty_high_em_line_count
+        as_of_date,
+        sum(day_em_line_count) as day_em_line_count,
+        sum(day_high_em_line_count) as day_high_em_line_count
 
-    from provider_lines
-    group by rendering_specialty
+    from provider_days
+    group by rendering_specialty, as_of_date
+
+),
+
+specialty_prior as (
+
+    select
+        rendering_specialty,
+        as_of_date,
+        coalesce(sum(day_em_line_count) over specialty_before, 0) as specialty_em_line_count,
+        coalesce(sum(day_high_em_line_count) over specialty_before, 0)
+            as specialty_high_em_line_count
+
+    from specialty_days
+    window specialty_before as (
+        partition by rendering_specialty
+        order by as_of_date
+        rows between unbounded preceding and 1 preceding
+    )
 
 ),
 
 profile as (
 
     select
-        provider_lines.rendering_npi,
-        provider_lines.rendering_specialty,
-        provider_lines.rendering_practice_state,
-        provider_lines.provider_claim_count,
-        provider_lines.provider_line_count,
-        provider_lines.provider_em_line_count,
-        provider_lines.provider_high_em_line_count,
-        cast(provider_lines.provider_high_em_line_count as double)
-        / nullif(provider_lines.provider_em_line_count, 0) as provider_high_em_share,
-        cast(specialty_lines.specialty_high_em_line_count as double)
-        / nullif(specialty_lines.specialty_em_line_count, 0) as specialty_high_em_share,
-        cast(provider_lines.provider_modifier_59_25_line_count as double)
-        / provider_lines.provider_line_count as provider_modifier_59_25_share
+        provider_prior.rendering_npi,
+        provider_prior.as_of_date,
+        provider_prior.rendering_specialty,
+        provider_prior.rendering_practice_state,
+        provider_prior.provider_claim_count,
+        provider_prior.provider_line_count,
+        provider_prior.provider_em_line_count,
+        provider_prior.provider_high_em_line_count,
+        case
+            when provider_prior.provider_em_line_count >= {{ checked_var('provider_min_history') }}
+                then
+                    cast(provider_prior.provider_high_em_line_count as double)
+                    / provider_prior.provider_em_line_count
+        end as provider_high_em_share,
+        case
+            when specialty_prior.specialty_em_line_count >= {{ checked_var('provider_min_history') }}
+                then
+                    cast(specialty_prior.specialty_high_em_line_count as double)
+                    / specialty_prior.specialty_em_line_count
+        end as specialty_high_em_share,
+        case
+            when provider_prior.provider_line_count >= {{ checked_var('provider_min_history') }}
+                then
+                    cast(provider_prior.provider_modifier_59_25_line_count as double)
+                    / provider_prior.provider_line_count
+        end as provider_modifier_59_25_share
 
-    from provider_lines
-    inner join specialty_lines
-        on provider_lines.rendering_specialty = specialty_lines.rendering_specialty
+    from provider_prior
+    inner join specialty_prior
+        on
+            provider_prior.rendering_specialty = specialty_prior.rendering_specialty
+            and provider_prior.as_of_date = specialty_prior.as_of_date
 
 ),
 
