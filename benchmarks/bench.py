@@ -31,6 +31,8 @@ BUDGETS: dict[tuple[str, int], tuple[float | None, float | None]] = {
     ("train candidates", 1_000_000): (300.0, None),
     # issue 12: scoring a 1M-claim batch and explaining its flagged claims (top 3 TreeSHAP)
     ("score+explain", 1_000_000): (90.0, None),
+    # issue 13: three populations (generate + features build each), train on one, judge on all
+    ("evaluate populations", 200_000): (300.0, None),
 }
 
 
@@ -182,6 +184,23 @@ def bench_ml(
     return results
 
 
+def bench_populations(lines: int, work_dir: Path, project_dir: Path) -> Measurement:
+    """`claims-fraud evaluate-populations` end to end (its report is printed and kept in
+    WORK_DIR/populations/report.json): quality on populations the model never saw."""
+    folder = work_dir / "populations"
+    shutil.rmtree(folder, ignore_errors=True)
+    env = dbt_env(folder, memory_limit=None)
+    command = [
+        str(Path(sys.executable).parent / "claims-fraud"),
+        "evaluate-populations",
+        "--lines",
+        str(lines),
+        "--work-dir",
+        str(folder),
+    ]
+    return measure("evaluate populations", lines, command, env, project_dir)
+
+
 def format_table(results: list[Measurement]) -> str:
     header = f"{'step':<18} {'lines':>12} {'seconds':>9} {'peak GiB':>9}  budget"
     rows = [header, "-" * len(header)]
@@ -202,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-ml", action="store_true", help="skip training and scoring (run at the smallest size)"
     )
+    parser.add_argument(
+        "--populations",
+        type=int,
+        default=200_000,
+        help="lines per population of the cross-population evaluation (0: skip it)",
+    )
     args = parser.parse_args(argv)
 
     project_dir = Path.cwd()
@@ -209,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     for lines in args.lines:
         ml = lines == min(args.lines) and not args.no_ml
         results.extend(bench_size(lines, args.work_dir.resolve(), project_dir, args.seed, ml))
+        print(format_table(results), flush=True)
+    if args.populations:
+        results.append(bench_populations(args.populations, args.work_dir.resolve(), project_dir))
         print(format_table(results), flush=True)
 
     args.results.parent.mkdir(parents=True, exist_ok=True)

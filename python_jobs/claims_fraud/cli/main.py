@@ -96,6 +96,21 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         add_arguments="claims_fraud.cli.monitoring:add_report_arguments",
         run="claims_fraud.cli.monitoring:run_report",
     ),
+    "evaluate-populations": Subcommand(
+        help="train on one synthetic population (generator seed) and report PR-AUC and recall "
+        "per fraud scheme on populations of other seeds, next to an IsolationForest",
+        description="Generate each seed's dataset and build its features with dbt (each in "
+        "WORK_DIR/seed-N), train as the training job does on the first seed, and judge every "
+        "population on the training population's validation window against the generator's "
+        "ground truth: PR-AUC, recall at the flag budget, recall per scheme, for the model and "
+        "an IsolationForest fitted on the same claims. Registers nothing in MLflow.",
+        examples=(
+            "claims-fraud evaluate-populations --train-seed 42 --eval-seeds 7 2024",
+            "claims-fraud evaluate-populations --lines 1000000 --work-dir /tmp/populations",
+        ),
+        add_arguments="claims_fraud.cli.populations:add_arguments",
+        run="claims_fraud.cli.populations:run",
+    ),
     "bundle": Subcommand(
         help="the Databricks Asset Bundle offline: `validate` it, or `run` one of its jobs "
         "on the local target",

@@ -158,7 +158,7 @@ def thresholds_from_seed(seed_rows: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _windows(features: pd.DataFrame, split: Split) -> tuple[pd.DataFrame, pd.DataFrame]:
+def claim_windows(features: pd.DataFrame, split: Split) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All claims (labelled or not) before the validation window, and inside it."""
     days = pd.to_datetime(features[DATE_COLUMN]).dt.date
     train_window = features.loc[days < split.validation_start]
@@ -326,7 +326,7 @@ def train_and_register(
     group_id = uuid.uuid4().hex
 
     split = time_split(label_claims(features, investigations), config.validation_share)
-    train_window, valid_window = _windows(features, split)
+    train_window, valid_window = claim_windows(features, split)
     train_matrix = feature_matrix(train_window, spec)
     valid_matrix = feature_matrix(valid_window, spec)
     example = valid_window[list(spec.inputs)].head(5)
