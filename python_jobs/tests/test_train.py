@@ -211,7 +211,7 @@ def test_train_candidates_params_record_what_was_used(
     assert cat.params["thread_count"] == 1
     assert cat.params["auto_class_weights"] == "Balanced"
     assert cat.params["allow_writing_files"] is False
-    assert set(cat.params["cat_features"]) == {"claim_type", "rendering_specialty"}
+    assert set(cat.params["cat_features"]) == set(project_spec().categorical) == {"claim_type"}
 
 
 def test_train_candidates_is_deterministic(

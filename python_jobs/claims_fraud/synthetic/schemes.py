@@ -142,19 +142,26 @@ def _choose_pool(
     region: np.ndarray,
     size: int | None = None,
 ) -> np.ndarray:
-    """A scheme's fraudulent providers, spread over the census regions in proportion to the
-    eligible providers of each (largest remainder). A scheme's few providers flag their own
-    local patients through provider-level features; drawn without strata they can land in one
-    region and make the flags of an accurate model depend on the member's region."""
+    """A scheme's fraudulent providers, at least one per census region (unless ``size`` says
+    how many) and the rest spread in
+    proportion to the eligible providers of each (largest remainder). A scheme's few providers
+    defraud their own local patients; drawn without strata they can land in one region and make
+    the flags of an accurate model depend on the member's region."""
     candidates = np.flatnonzero(eligible & ~taken)
-    wanted = min(
-        size if size is not None else max(1, round(share * candidates.size)), candidates.size
-    )
     regions, counts = np.unique(region[candidates], return_counts=True)
-    quota = wanted * counts / counts.sum()
-    per_region = np.floor(quota).astype(np.int64)
+    # at least one provider per region that has candidates, so that no region's members are
+    # spared a scheme because its few providers were drawn elsewhere
+    # (a pool of a given size keeps it: impossible days need enough claims per provider)
+    wanted = min(
+        size if size is not None else max(round(share * candidates.size), regions.size),
+        candidates.size,
+    )
+    per_region = np.minimum(counts, 1 if wanted >= regions.size else 0)
+    quota = (wanted - per_region.sum()) * counts / counts.sum()
+    per_region = per_region + np.floor(quota).astype(np.int64)
     leftover = wanted - int(per_region.sum())
-    per_region[np.argsort(per_region - quota, kind="stable")[:leftover]] += 1
+    per_region[np.argsort(np.floor(quota) - quota, kind="stable")[:leftover]] += 1
+    per_region = np.minimum(per_region, counts)
     picks = [
         rng.choice(candidates[region[candidates] == value], size=int(k), replace=False)
         for value, k in zip(regions, per_region, strict=True)
@@ -196,9 +203,13 @@ def _build_rings(
     rings: list[tuple[np.ndarray, int]] = []
     for region in _ring_regions(region_volume, n_rings):  # a handful of rings, not rows
         in_region = available & (state_region[rendering_state] == region)
-        state = _ring_state(rng, rendering_spec, rendering_state, in_region)
-        if state < 0:
-            state = _ring_state(rng, rendering_spec, rendering_state, available)
+        state, n_specs = _ring_state(rng, rendering_spec, rendering_state, in_region)
+        if n_specs < 5:  # no state of the region can host a full ring: any region's
+            state = max(
+                (state, n_specs),
+                _ring_state(rng, rendering_spec, rendering_state, available),
+                key=lambda found: found[1],
+            )[0]
         if state < 0:
             break
         here = available & (rendering_state == state)
@@ -245,19 +256,20 @@ def _ring_state(
     rendering_spec: np.ndarray,
     rendering_state: np.ndarray,
     available: np.ndarray,
-) -> int:
-    """A state for the next ring, weighted by its available providers, among the states with
-    the most specialties up to 5 (a ring needs at least 2 specialties); -1 when none has 2."""
+) -> tuple[int, int]:
+    """A state for the next ring and its number of specialties (at most 5 counted): weighted by
+    its available providers, among the states with the most specialties up to 5 (a ring needs
+    at least 2 specialties); (-1, 0) when none has 2."""
     pairs = np.unique(np.stack([rendering_state[available], rendering_spec[available]]), axis=1)
     if pairs.size == 0:
-        return -1
+        return -1, 0
     states, n_specs = np.unique(pairs[0], return_counts=True)
     best = min(int(n_specs.max()), 5)
     if best < 2:
-        return -1
+        return -1, 0
     candidates = states[n_specs >= best]
     weight = np.array([(available & (rendering_state == s)).sum() for s in candidates], float)
-    return int(rng.choice(candidates, p=weight / weight.sum()))
+    return int(rng.choice(candidates, p=weight / weight.sum())), best
 
 
 def _ring_members(
