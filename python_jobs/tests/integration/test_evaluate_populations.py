@@ -1,0 +1,60 @@
+"""`claims-fraud evaluate-populations` end to end: two small populations generated and built
+with the project's own dbt, a model trained on one and judged on both, the report written."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from dbt_env import PROJECT_ROOT, dbt_env
+
+from claims_fraud.cli.main import main as cli_main
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.slow  # generates and builds two datasets of its own (make test-slow)
+def test_trains_on_one_seed_and_reports_every_population(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in dbt_env(tmp_path / "dbt").items():
+        if name.startswith("DBT_"):
+            monkeypatch.setenv(name, value)
+    out = tmp_path / "report.json"
+    argv = [
+        "evaluate-populations",
+        "--train-seed", "11", "--eval-seeds", "12", "--lines", "40000",
+        "--work-dir", str(tmp_path / "populations"), "--out", str(out),
+        "--project-dir", str(PROJECT_ROOT),
+    ]  # fmt: skip
+    assert cli_main(argv) == 0
+    report = json.loads(out.read_text())
+    rows = {(row["seed"], row["model"]): row for row in report["quality"]}
+    assert {seed for seed, _ in rows} == {11, 12}
+    model = report["model"]
+    for seed in (11, 12):
+        assert rows[(seed, model)]["claims"] > 1_000
+        assert rows[(seed, model)]["pr_auc"] > rows[(seed, "isolation_forest")]["pr_auc"]
+    assert "is_out_of_state_provider" in report["importance"]
+    printed = capsys.readouterr().out
+    assert "held out" in printed
+    # each population went through the project's SQL into a DuckDB file of its own
+    for seed in (11, 12):
+        assert (tmp_path / "populations" / f"seed-{seed}" / "claims_fraud.duckdb").exists()
+    # a second run reuses the generated data (same seed, size and generator version)
+    manifest = tmp_path / "populations" / "seed-11" / "raw" / "_manifest.json"
+    before = os.stat(manifest).st_mtime_ns
+    assert cli_main(argv) == 0
+    assert os.stat(manifest).st_mtime_ns == before
+
+
+def test_the_same_seed_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli_main(
+        ["evaluate-populations", "--train-seed", "5", "--eval-seeds", "5",
+         "--work-dir", str(tmp_path)]
+    )  # fmt: skip
+    assert code == 2
+    assert "the seeds must differ" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
