@@ -67,6 +67,12 @@ member_history as (
 
 ),
 
+provider_community as (
+
+    select * from {{ ref('int_provider_community') }}
+
+),
+
 claim_network as (
 
     select * from {{ ref('int_claim_provider_network') }}
@@ -212,6 +218,8 @@ features as (
             as is_provider_impossible_day,
         provider_shared_members.provider_shared_member_share,
         claim_network.provider_pair_shared_member_share,
+        provider_community.provider_community_share,
+        claim_network.is_new_patient,
 
         -- member patterns
         member_history.member_claims_prior_30d,
@@ -245,6 +253,11 @@ features as (
         on claims.claim_id = member_history.claim_id
     left join claim_network
         on claims.claim_id = claim_network.claim_id
+    left join provider_community
+        on
+            claims.rendering_npi = provider_community.rendering_npi
+            and cast(floor({{ day_number('claims.claim_start_date') }} / 30) as integer)
+            = provider_community.period_number
     left join member_profile
         on claims.person_id = member_profile.person_id
 

@@ -14,7 +14,10 @@
       own day: this claim's start for this claim's provider, the member's first visit for the
       other), capped at 1. Honest busy providers share many new members by chance; a ring's
       providers share most of theirs.
-    Point in time: only first visits before this claim's start date count.
+    - is_new_patient: this claim is the member's first visit to this claim's provider, as a new
+      provider (int_member_first_visits).
+    Point in time: only first visits before this claim's start date count (and this claim's
+    own, for is_new_patient).
 #}
 
 with
@@ -227,13 +230,19 @@ final as (
         coalesce(new_providers.member_new_providers_prior_30d, 0)
             as member_new_providers_prior_30d,
         coalesce(pairs.provider_pair_shared_members, 0) as provider_pair_shared_members,
-        coalesce(pairs.provider_pair_shared_member_share, 0) as provider_pair_shared_member_share
+        coalesce(pairs.provider_pair_shared_member_share, 0) as provider_pair_shared_member_share,
+        this_visit.person_id is not null as is_new_patient
 
     from claims
     left join new_providers
         on claims.claim_id = new_providers.claim_id
     left join pairs
         on claims.claim_id = pairs.claim_id
+    left join new_visits as this_visit
+        on
+            claims.person_id = this_visit.person_id
+            and claims.rendering_npi = this_visit.rendering_npi
+            and claims.claim_start_day_number = this_visit.first_day_number
 
 )
 

@@ -23,7 +23,11 @@ from claims_fraud.synthetic.config import (
     UNBUNDLING,
     GeneratorConfig,
 )
-from claims_fraud.synthetic.parameters import HOME_PROVIDER_SHARE, IN_STATE_SHARE
+from claims_fraud.synthetic.parameters import (
+    HOME_PROVIDER_SHARE,
+    IN_STATE_SHARE,
+    SECOND_PROVIDER_SHARE,
+)
 from claims_fraud.synthetic.population import Members, Period, Providers
 from claims_fraud.synthetic.sampling import (
     age_group_index,
@@ -172,19 +176,26 @@ def _assign_providers(
     provider = grouped_choice(
         providers.rendering, providers.weight, state_key, len(ref.states) + 1, draw_state, u
     )
-    # Members go back to the providers they know: each has a home provider (in their state,
-    # by volume) that gets HOME_PROVIDER_SHARE of their claims, so a member seeing several new
-    # providers within weeks stands out, as it does in real claims.
-    home = grouped_choice(
-        providers.rendering,
-        providers.weight,
-        state_key,
-        len(ref.states) + 1,
-        members.state.astype(np.int64),
-        rng.random(members.n),
-    )
-    at_home = rng.random(n) < HOME_PROVIDER_SHARE
-    provider[at_home] = home[member[at_home]]
+    # Members go back to the providers they know: each has a home provider and a second one
+    # (in their state, by volume) that get HOME_PROVIDER_SHARE and SECOND_PROVIDER_SHARE of
+    # their claims, so a member seeing several new providers within weeks stands out, as it
+    # does in real claims.
+    regular = [
+        grouped_choice(
+            providers.rendering,
+            providers.weight,
+            state_key,
+            len(ref.states) + 1,
+            members.state.astype(np.int64),
+            rng.random(members.n),
+        )
+        for _ in range(2)
+    ]
+    u_regular = rng.random(n)
+    at_home = u_regular < HOME_PROVIDER_SHARE
+    at_second = ~at_home & (u_regular < HOME_PROVIDER_SHARE + SECOND_PROVIDER_SHARE)
+    provider[at_home] = regular[0][member[at_home]]
+    provider[at_second] = regular[1][member[at_second]]
     for k, pool in actors.pools.items():  # loop over schemes
         rows = np.flatnonzero(scheme == k)
         if k == IMPOSSIBLE:

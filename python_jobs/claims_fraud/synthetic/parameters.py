@@ -116,12 +116,14 @@ IMPOSSIBLE_MIN_LINE_MINUTES = 30
 # Share of claims drawn from the member's own state (honest) or, for a fraudulent provider's
 # claims, from the provider's state: fraud is as local as care is.
 IN_STATE_SHARE = 0.85
-# Share of a member's honest claims billed by the member's home provider (the rest: any
-# provider, in state at IN_STATE_SHARE, by volume).
+# Shares of a member's honest claims billed by the member's home provider and by a second
+# regular one (the rest: any provider, in state at IN_STATE_SHARE, by volume).
 HOME_PROVIDER_SHARE = 0.5
-# A claim is drawn in the member's state this often (home provider, or in state): the rate at
-# which fraudulent providers' claims are for members of their own state too.
-LOCAL_CLAIM_SHARE = HOME_PROVIDER_SHARE + (1 - HOME_PROVIDER_SHARE) * IN_STATE_SHARE
+SECOND_PROVIDER_SHARE = 0.25
+# A claim is drawn in the member's state this often (regular providers, or in state): the rate
+# at which a ring's members live in its state.
+REGULAR_SHARE = HOME_PROVIDER_SHARE + SECOND_PROVIDER_SHARE
+LOCAL_CLAIM_SHARE = REGULAR_SHARE + (1 - REGULAR_SHARE) * IN_STATE_SHARE
 RING_CLAIMS_PER_RING = 200
 RING_WINDOW_DAYS = 15
 SIU_TARGET_SHARE = 0.05

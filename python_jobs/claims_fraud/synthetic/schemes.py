@@ -58,6 +58,7 @@ SCHEME_SIGNATURES: dict[str, tuple[str, ...]] = {
     "provider_ring": (
         "member_new_providers_prior_30d",
         "provider_pair_shared_member_share",
+        "provider_community_share",
         "provider_shared_member_share",
         "member_claims_prior_30d",
     ),
@@ -329,7 +330,9 @@ def override_members(
     hi: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Phantom claims move outside enrollment; ring and impossible-day claims use stable members."""
+    """Phantom claims move outside enrollment; ring claims go to the ring's members and days;
+    impossible-day claims keep a window to the end of the period (their members and days come
+    later: ``local_fraud_members``, the lines' minutes)."""
     member, day, hi = member.copy(), day.copy(), hi.copy()
     phantom = np.flatnonzero(scheme == PHANTOM)
     who = actors.phantom_members[rng.integers(0, max(actors.phantom_members.size, 1), phantom.size)]
