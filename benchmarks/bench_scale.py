@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,10 @@ import pandas as pd
 
 from claims_fraud.features.spec import load_feature_spec
 from claims_fraud.ml.explain import explain_claims
+from claims_fraud.ml.populations import project_training_config
 from claims_fraud.ml.score import load_champions, score_batch
 from claims_fraud.ml.tracking import CHALLENGER, MlflowSettings
-from claims_fraud.ml.train import TrainingConfig, label_claims, time_split, train_candidates
+from claims_fraud.ml.train import label_claims, time_split, train_candidates
 from claims_fraud.warehouse.connections import DuckDBWarehouse
 
 
@@ -39,7 +41,7 @@ def time_training(warehouse: DuckDBWarehouse, rows: int, seed: int) -> dict[str,
         warehouse.read("fct_claim_features"), warehouse.read("stg_claims__siu_investigation")
     )
     sample = resample(labelled, rows, seed)
-    config = TrainingConfig(seed=seed)
+    config = replace(project_training_config(), seed=seed)  # the training job's hyperparameters
     started = time.perf_counter()
     split = time_split(sample, config.validation_share)
     candidates = train_candidates(split, spec, config)

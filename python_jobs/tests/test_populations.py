@@ -95,3 +95,18 @@ def test_a_population_outside_the_window_is_refused_naming_its_seed() -> None:
     with pytest.raises(ValueError, match="seed 4 has no claims in the evaluation window"):
         evaluate_populations(population(1), [other], CONFIG)
     assert moved["claim_start_date"].min() > date(2030, 1, 1)
+
+
+def test_the_evaluation_trains_with_the_training_jobs_hyperparameters() -> None:
+    import yaml
+
+    from claims_fraud.features.reference import find_project_root
+    from claims_fraud.ml.populations import ML_MODELS_YAML, project_training_config
+    from claims_fraud.ml.training_job import TrainingSettings
+
+    config = project_training_config()
+    models = yaml.safe_load((find_project_root() / ML_MODELS_YAML).read_text())["models"]
+    meta = next(m for m in models if m["name"] == "ml_training_runs")["config"]["meta"]
+    settings = TrainingSettings.from_mapping(meta["training"], config.flag_budget)
+    assert settings.training == config
+    assert config.catboost_params == {"depth": 8}

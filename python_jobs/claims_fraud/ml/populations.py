@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from claims_fraud.features.reference import find_project_root
 from claims_fraud.features.spec import FeatureSpec, feature_matrix, load_feature_spec
 from claims_fraud.ml.evaluate import (
     classification_metrics,
@@ -42,6 +45,19 @@ from claims_fraud.portable_model import contributions, predict_probability
 
 IMPORTANCE_ROWS = 5_000  # claims of the training population's window for mean |SHAP|
 BASELINE = "isolation_forest"
+ML_MODELS_YAML = Path("models/ml/_ml__models.yml")
+TRAINING_MODEL = "ml_training_runs"
+
+
+def project_training_config(root: Path | None = None) -> TrainingConfig:
+    """The hyperparameters the training job trains with: ``meta.training.training`` of
+    ``ml_training_runs`` in models/ml/_ml__models.yml (defaults for what it leaves out)."""
+    path = (root or find_project_root()) / ML_MODELS_YAML
+    models = {m["name"]: m for m in (yaml.safe_load(path.read_text()) or {}).get("models", [])}
+    if TRAINING_MODEL not in models:
+        raise ValueError(f"{path}: no model named {TRAINING_MODEL}")
+    meta = (models[TRAINING_MODEL].get("config") or {}).get("meta") or {}
+    return TrainingConfig.from_dict((meta.get("training") or {}).get("training") or {})
 
 
 @dataclass(frozen=True)
@@ -103,8 +119,9 @@ def evaluate_populations(
     config: TrainingConfig | None = None,
     spec: FeatureSpec | None = None,
 ) -> PopulationReport:
-    """Train on ``train`` (as the training job does), judge on ``train`` and ``others``."""
-    config = config or TrainingConfig()
+    """Train on ``train`` (as the training job does, with its hyperparameters unless ``config``
+    is given), judge on ``train`` and ``others``."""
+    config = config or project_training_config()
     spec = spec or load_feature_spec()
     features = train.features.sort_values("claim_id", kind="stable", ignore_index=True)
     split = time_split(label_claims(features, train.investigations), config.validation_share)
