@@ -24,6 +24,7 @@ from claims_fraud.ml.profile import reference_bins, score_quantile_grid
 LEVELS = ("alpha", "beta", "gamma", "delta", "rare")
 LEVEL_P = (0.4, 0.3, 0.2, 0.095, 0.005)  # 'rare' is under 1%: pooled into OTHER
 REGIONS = ("Midwest", "Northeast", "South", "West")
+REGION_P = (0.25, 0.25, 0.35, 0.15)
 BATCHES = [f"b{i}" for i in range(1, 9)]
 DRIFTED, SPIKE, ALL_NULL_BATCH, NO_PROFILE_BATCH = "b6", "b7", "b8", "b9"
 EMPTY_BATCH = "b_empty"  # the run's scoring_batch_id: no scores, monitored as no_data
@@ -78,7 +79,9 @@ def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float 
         frame[column] = values
     frame["gender"] = rng.choice(["female", "male", None], size=n, p=[0.5, 0.49, 0.01])
     frame["age_group"] = rng.choice(["18-34", "35-49", "50-64", "65+"], size=n)
-    frame["member_region"] = rng.choice(REGIONS, size=n)
+    # West, the group b5 flags more often, is never the largest (the reference group): a DI
+    # of the boosted group against itself would be 1 whatever the draw
+    frame["member_region"] = rng.choice(REGIONS, size=n, p=REGION_P)
     return pd.DataFrame(frame)
 
 
