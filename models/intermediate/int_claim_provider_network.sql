@@ -59,21 +59,9 @@ new_visits as (
 
 ),
 
--- a member's two new providers, first seen within 30 days of each other (both orders)
 pair_events as (
 
-    select
-        new_visit.rendering_npi,
-        other_visit.rendering_npi as other_npi,
-        new_visit.person_id,
-        greatest(new_visit.first_day_number, other_visit.first_day_number) as event_day_number
-
-    from new_visits as new_visit
-    inner join new_visits as other_visit
-        on
-            new_visit.person_id = other_visit.person_id
-            and new_visit.rendering_npi <> other_visit.rendering_npi
-            and abs(new_visit.first_day_number - other_visit.first_day_number) <= 30
+    select * from {{ ref('int_new_patient_pairs') }}
 
 ),
 
@@ -180,7 +168,7 @@ shared as (
             claim_pairs.rendering_npi = pair_events.rendering_npi
             and claim_pairs.other_npi = pair_events.other_npi
             and claim_pairs.person_id <> pair_events.person_id
-            and pair_events.event_day_number
+            and pair_events.pair_day_number
             between claim_pairs.claim_start_day_number - 180 and claim_pairs.claim_start_day_number - 1
     group by
         claim_pairs.claim_id,

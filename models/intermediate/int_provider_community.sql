@@ -41,20 +41,22 @@ new_visits as (
 pair_events as (
 
     select
-        new_visit.rendering_npi,
-        other_visit.rendering_npi as other_npi,
-        new_visit.person_id,
-        cast(
-            floor(greatest(new_visit.first_day_number, other_visit.first_day_number) / 30)
-            as integer
-        ) as period_number
+        person_id,
+        rendering_npi,
+        other_npi,
+        cast(floor(pair_day_number / 30) as integer) as period_number
 
-    from new_visits as new_visit
-    inner join new_visits as other_visit
-        on
-            new_visit.person_id = other_visit.person_id
-            and new_visit.rendering_npi <> other_visit.rendering_npi
-            and abs(new_visit.first_day_number - other_visit.first_day_number) <= 30
+    from {{ ref('int_new_patient_pairs') }}
+
+),
+
+claim_days as (
+
+    select
+        rendering_npi,
+        {{ day_number('claim_start_date') }} as day_number
+
+    from member_history
 
 ),
 
@@ -62,9 +64,9 @@ provider_periods as (
 
     select distinct
         rendering_npi,
-        cast(floor({{ day_number('claim_start_date') }} / 30) as integer) as period_number
+        cast(floor(day_number / 30) as integer) as period_number
 
-    from member_history
+    from claim_days
 
 ),
 
