@@ -256,8 +256,7 @@ features as (
     left join provider_community
         on
             claims.rendering_npi = provider_community.rendering_npi
-            and cast(floor({{ day_number('claims.claim_start_date') }} / 30) as integer)
-            = provider_community.period_number
+            and claim_network.period_number = provider_community.period_number
     left join member_profile
         on claims.person_id = member_profile.person_id
 

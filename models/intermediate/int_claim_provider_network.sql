@@ -215,6 +215,7 @@ final as (
         claims.person_id,
         claims.rendering_npi,
         claims.claim_start_date,
+        cast(floor(claims.claim_start_day_number / 30) as integer) as period_number,
         coalesce(new_providers.member_new_providers_prior_30d, 0)
             as member_new_providers_prior_30d,
         coalesce(pairs.provider_pair_shared_members, 0) as provider_pair_shared_members,
