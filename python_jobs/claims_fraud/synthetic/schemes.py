@@ -101,7 +101,9 @@ def build_fraud_actors(
             0.0,
             taken,
             region,
-            size=int(np.clip(n_impossible // 40, 1, 50)),
+            # one provider per 40 claims; one per region once each still gets 16 (enough
+            # time-based claims to overbook its days), so that no region is spared
+            size=int(np.clip(max(n_impossible // 40, _one_per_region(n_impossible, ref)), 1, 50)),
         ),
     }
     stable = np.flatnonzero(members.stable)
@@ -133,6 +135,11 @@ def build_fraud_actors(
         stable_members=stable,
         phantom_members=np.flatnonzero(outside_days > 0),
     )
+
+
+def _one_per_region(n_claims: int, ref: Ref, per_provider: int = 16) -> int:
+    """The number of regions when each region's provider would get ``per_provider`` claims."""
+    return len(ref.regions) if n_claims >= per_provider * len(ref.regions) else 0
 
 
 def _choose_pool(
