@@ -408,11 +408,14 @@ def local_fraud_members(
     impossible = np.flatnonzero(scheme == IMPOSSIBLE)
     stable_honest = honest[members.stable[member[honest]]]
     if impossible.size and stable_honest.size:
-        by_provider = provider.astype(np.int64)
-        source = _patient_claims(
-            rng, stable_honest, by_provider, n_providers, by_provider[impossible]
-        )
-        member[impossible] = member[source]
+        everyone = np.unique(member[stable_honest])
+        for p in np.unique(provider[impossible]):  # loop over the pool's few providers
+            rows = impossible[provider[impossible] == p]
+            # its own stable patients, each once before any twice: several claims of one
+            # member for the same service on one day would be duplicates, not overbooking
+            patients = np.unique(member[stable_honest[provider[stable_honest] == p]])
+            patients = rng.permutation(patients if patients.size else everyone)
+            member[rows] = patients[np.arange(rows.size) % patients.size]
     return member, day, hi
 
 
