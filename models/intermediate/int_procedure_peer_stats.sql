@@ -5,7 +5,9 @@
     the lines of earlier service dates only (fct_claim_features joins on specialty, code and
     the line's start date). Log scale because charges are lognormal; the mean and sample
     standard deviation come from running sums (count, sum, sum of squares) of ln(charge).
-    Rounded to 10 decimals so results do not depend on the engine's summation order.
+    The running sums add ln(charge) rounded to 12 decimals as DECIMAL, exactly, so a rebuild or
+    another engine gets the same sums whatever order it adds them in (double sums differed in
+    the last bits between two builds); the results are rounded to 10 decimals.
 #}
 
 with
@@ -23,8 +25,9 @@ peer_days as (
         hcpcs_code,
         claim_line_start_date as service_date,
         count(*) as day_line_count,
-        sum(ln(charge_amount)) as day_sum_log_charge,
-        sum(ln(charge_amount) * ln(charge_amount)) as day_sum_squared_log_charge
+        sum(cast(round(ln(charge_amount), 12) as decimal(38, 12))) as day_sum_log_charge,
+        sum(cast(round(ln(charge_amount) * ln(charge_amount), 12) as decimal(38, 12)))
+            as day_sum_squared_log_charge
 
     from valid_lines
     group by rendering_specialty, hcpcs_code, claim_line_start_date
@@ -57,14 +60,18 @@ peer_stats as (
         hcpcs_code,
         service_date,
         peer_line_count,
-        round(sum_log_charge / nullif(peer_line_count, 0), 10) as mean_log_charge,
+        round(cast(sum_log_charge as double) / nullif(peer_line_count, 0), 10) as mean_log_charge,
         case
             when peer_line_count > 1
                 then
                     round(
                         sqrt(
                             greatest(
-                                (sum_squared_log_charge - sum_log_charge * sum_log_charge / peer_line_count)
+                                (
+                                    cast(sum_squared_log_charge as double)
+                                    - cast(sum_log_charge as double) * cast(sum_log_charge as double)
+                                    / peer_line_count
+                                )
                                 / (peer_line_count - 1),
                                 0
                             )
