@@ -82,6 +82,9 @@ def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float 
     # West, the group b5 flags more often, is never the largest (the reference group): a DI
     # of the boosted group against itself would be 1 whatever the draw
     frame["member_region"] = rng.choice(REGIONS, size=n, p=REGION_P)
+    # the disparate impact tests' clusters: 150 providers, taking turns (no draw, so the
+    # random inputs above are what they were)
+    frame["rendering_npi"] = [f"npi-{j % 150:03d}" for j in range(n)]
     return pd.DataFrame(frame)
 
 

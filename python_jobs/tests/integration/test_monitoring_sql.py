@@ -247,6 +247,7 @@ def test_disparate_impact_agrees_with_the_numpy_oracle(monitored: dict) -> None:
                 alpha=T["disparate_impact_alpha"],
                 band=(T["disparate_impact_lower"], T["disparate_impact_upper"]),
                 min_expected=T["min_expected_cell_count"],
+                clusters=claims["rendering_npi"],
             ).set_index("group")
             actual = table[(table["batch_id"] == batch) & (table["attribute_name"] == attribute)]
             actual = actual.set_index("group_name")
@@ -267,6 +268,8 @@ def test_disparate_impact_agrees_with_the_numpy_oracle(monitored: dict) -> None:
                     "ci_high",
                     "p_outside_band",
                     "p_outside_band_adjusted",
+                    "n_clusters",
+                    "design_effect",
                 ):
                     _close(got[column], row[column], f"{batch} {attribute} {group} {column}")
     region = table[(table["batch_id"] == "b5") & (table["attribute_name"] == "member_region")]
