@@ -125,6 +125,9 @@ def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
                     "model_version": "2" if batch == NO_PROFILE_BATCH else "1",
                     "batch_id": batch,
                     "scored_at": start + timedelta(days=i),
+                    # daily batches, each scored at the end of its ingest window
+                    "window_start": start + timedelta(days=i - 1),
+                    "window_end": start + timedelta(days=i),
                 }
             )
         )
