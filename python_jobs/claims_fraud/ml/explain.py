@@ -23,6 +23,7 @@ import pandas as pd
 
 from claims_fraud.ml.tracking import MlflowSettings, load_version
 from claims_fraud.portable_model import top_contributions
+from claims_fraud.warehouse import params
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +143,9 @@ def explain_batch(
 
 def contributions_from_dbt(scores: Any, features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     """The ``ml_score_contributions`` model's one call: settings from its ``meta.scoring``."""
-    from claims_fraud.ml.score import planned_batches
     from claims_fraud.ml.training_job import to_pandas
 
     meta = dict(meta or {})
-    batch_ids = [planned.batch_id for planned in planned_batches(meta)]
+    batch_ids = [planned.batch_id for planned in params.scoring_batches_from_meta(meta)]
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     return explain_batch(to_pandas(scores), to_pandas(features), settings, batch_ids)

@@ -107,17 +107,6 @@ def select_window(
     return features.loc[keep].reset_index(drop=True)
 
 
-def planned_batches(meta: dict[str, Any]) -> list[params.ScoringBatch]:
-    """The batches of the scoring run the model's ``meta.scoring`` describes (the vars
-    scoring_batch_id, scoring_window_start/_end, scoring_batch_days)."""
-    return params.scoring_batches(
-        meta.get("batch_id"),
-        meta.get("window_start"),
-        meta.get("window_end"),
-        meta.get("batch_days") or 0,
-    )
-
-
 def score_planned_batches(
     frame: pd.DataFrame,
     models: ChampionModels,
@@ -198,7 +187,7 @@ def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     meta = dict(meta or {})
     # The vars were checked by dbt (macros/validation/) before any node ran; checked again here,
     # where they are used, so a direct call cannot pass what dbt refuses.
-    batches = planned_batches(meta)
+    batches = params.scoring_batches_from_meta(meta)
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     champions = load_champions(settings)
     return score_planned_batches(to_pandas(features), champions, batches)
@@ -244,7 +233,7 @@ def shadow_scores_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.Dat
     from claims_fraud.ml.training_job import to_pandas
 
     meta = dict(meta or {})
-    batches = planned_batches(meta)
+    batches = params.scoring_batches_from_meta(meta)
     batch_id = ", ".join(b.batch_id for b in batches[:3]) + (" ..." if len(batches) > 3 else "")
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     client = settings.activate()

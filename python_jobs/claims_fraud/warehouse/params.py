@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -134,6 +134,17 @@ def scoring_batches(
         )
         start += step
     return batches
+
+
+def scoring_batches_from_meta(meta: Mapping[str, Any]) -> list[ScoringBatch]:
+    """The plan of the scoring run a score model's ``meta.scoring`` describes (the vars
+    scoring_batch_id, scoring_window_start/_end, scoring_batch_days, rendered by dbt)."""
+    return scoring_batches(
+        meta.get("batch_id"),
+        meta.get("window_start"),
+        meta.get("window_end"),
+        meta.get("batch_days") or 0,
+    )
 
 
 def non_negative_integer(value: object, name: str = "value") -> int:
