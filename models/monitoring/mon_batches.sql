@@ -12,15 +12,15 @@ with
 scored as (
 
     select
-        scores.batch_id,
-        max(scores.model_version) as model_version,
-        count(distinct scores.model_version) as n_model_versions,
-        max(scores.scored_at) as scored_at,
-        min(scores.window_start) as window_start,
-        max(scores.window_end) as window_end,
+        batch_id,
+        max(model_version) as model_version,
+        count(distinct model_version) as n_model_versions,
+        max(scored_at) as scored_at,
+        min(window_start) as window_start,
+        max(window_end) as window_end,
         count(*) as n_claims
-    from {{ ref('fraud_scores') }} as scores
-    group by scores.batch_id
+    from {{ ref('fraud_scores') }}
+    group by batch_id
 
 ),
 
