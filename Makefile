@@ -20,6 +20,23 @@ RAW_DIR := $(or $(CLAIMS_FRAUD_RAW_DIR),$(LOCAL_DIR)/raw)
 endif
 LINES ?= 200000
 SEED ?= 42
+# TIMELINE=1: the demo with time in it, on the generated data (claims of 2024-2025; make data):
+# the models train on claims ingested before DEMO_TRAIN_UNTIL, leaving out the first
+# WARMUP_DAYS of claims (their point-in-time features lack history); then the pipeline scores
+# and monitors the claims ingested from DEMO_TRAIN_UNTIL to DEMO_SCORE_UNTIL in BATCH_DAYS-day
+# batches, as if they had arrived week after week; data generated with TIMELINE=1 drifts
+# charges, units and telehealth from DRIFT_START by DRIFT_STRENGTH. Without it (the default
+# for now), and always with your own data (no .claims-fraud-demo marker in the raw folder), the
+# models train on every claim and the pipeline scores them all as one batch. Not yet the
+# default: provider-level inputs drift week to week beyond the PSI's critical value, which
+# assumes independent claims (docs/monitoring.md, "Known limits").
+TIMELINE ?= 0
+DEMO_TRAIN_UNTIL ?= 2025-09-29
+DEMO_SCORE_UNTIL ?= 2025-12-29
+BATCH_DAYS ?= 7
+WARMUP_DAYS ?= 270
+DRIFT_START ?= 2025-11-24
+DRIFT_STRENGTH ?= 0.45
 export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))
 export CLAIMS_FRAUD_DUCKDB_PATH ?= $(abspath $(LOCAL_DIR))/claims_fraud.duckdb
 export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow
@@ -53,8 +70,8 @@ data: | .venv/.synced ## Generate the demo claims dataset into an empty RAW_DIR;
 		if [ -f "$(CLAIMS_FRAUD_RAW_DIR)/.claims-fraud-demo" ]; then whose="demo data"; fi; \
 		echo "raw data: $(CLAIMS_FRAUD_RAW_DIR) ($$whose)"; \
 	else \
-		echo "$(RUN) claims-fraud generate --if-missing --lines $(LINES) --seed $(SEED) --out $(CLAIMS_FRAUD_RAW_DIR)"; \
-		$(RUN) claims-fraud generate --if-missing --lines $(LINES) --seed $(SEED) --out "$(CLAIMS_FRAUD_RAW_DIR)"; \
+		echo "$(RUN) claims-fraud generate --if-missing --lines $(LINES) --seed $(SEED) $(DEMO_DRIFT) --out $(CLAIMS_FRAUD_RAW_DIR)"; \
+		$(RUN) claims-fraud generate --if-missing --lines $(LINES) --seed $(SEED) $(DEMO_DRIFT) --out "$(CLAIMS_FRAUD_RAW_DIR)"; \
 	fi
 
 build: data ## dbt build (seeds, models, tests) on the local DuckDB
@@ -69,6 +86,14 @@ BUNDLE_RUN := $(RUN) claims-fraud bundle run --local-dir $(LOCAL_DIR)
 TIMINGS := $(LOCAL_DIR)/logs/timings.json
 # CLI processes that make runs outside the runner (has-champion, summary) route there too.
 run train train-only score monitor: export CLAIMS_FRAUD_WARNINGS_LOG := $(abspath $(LOCAL_DIR))/logs/warnings.log
+DEMO_DRIFT := $(if $(filter 1,$(TIMELINE)),--drift-start $(DRIFT_START) --drift-strength $(DRIFT_STRENGTH))
+# The demo timeline reaches the jobs as their parameters (resources/*.job.yml: the pipeline's
+# scoring_*, the training's training_*), for the demo data only (the generator's marker file).
+DEMO_PARAMS := pipeline_params=""; training_params=""; \
+	if [ "$(TIMELINE)" = "1" ] && [ -f "$(CLAIMS_FRAUD_RAW_DIR)/.claims-fraud-demo" ]; then \
+	pipeline_params="--params scoring_batch_id=week,scoring_window_start=$(DEMO_TRAIN_UNTIL),scoring_window_end=$(DEMO_SCORE_UNTIL),scoring_batch_days=$(BATCH_DAYS)"; \
+	training_params="--params training_cutoff=$(DEMO_TRAIN_UNTIL),training_warmup_days=$(WARMUP_DAYS)"; \
+	echo "demo timeline: train on claims ingested before $(DEMO_TRAIN_UNTIL) (after a $(WARMUP_DAYS)-day warm-up), then score and monitor $(BATCH_DAYS)-day batches to $(DEMO_SCORE_UNTIL)"; fi
 
 # The main job: the pipeline job (features, score, monitor, alerts, report; the training job
 # when a PSI is at error), after the training job when the registry has no usable @champion
@@ -76,36 +101,41 @@ run train train-only score monitor: export CLAIMS_FRAUD_WARNINGS_LOG := $(abspat
 run: data ## The main job: the bundle's training (first run or TRAIN=1) and pipeline jobs on DuckDB, then a summary
 	@mkdir -p $(LOCAL_DIR)/logs
 	@rm -f $(TIMINGS)
-	@skip=""; \
+	@$(DEMO_PARAMS); \
+	skip=""; \
 	if [ "$(TRAIN)" = "1" ]; then \
 		echo "TRAIN=1: the training job runs first, then the pipeline job"; train=1; \
 	elif $(RUN) claims-fraud has-champion; then train=0; \
 	else echo "=> first the features and the training job, then the pipeline job"; train=1; fi; \
 	if [ $$train = 1 ]; then \
 		$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_features; \
-		$(BUNDLE_RUN) claims_fraud_training; \
+		$(BUNDLE_RUN) claims_fraud_training $$training_params; \
 		skip="--skip dbt_features"; \
 	fi; \
 	status=0; \
-	$(BUNDLE_RUN) claims_fraud_pipeline $$skip || status=1; \
+	$(BUNDLE_RUN) claims_fraud_pipeline $$skip $$pipeline_params || status=1; \
 	$(RUN) claims-fraud summary --duckdb $(CLAIMS_FRAUD_DUCKDB_PATH) --timings $(TIMINGS) || status=1; \
 	exit $$status
 
 train: data ## Features (the pipeline's dbt_features task), then the training job: train candidates, promotion gate
-	$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_features
-	$(BUNDLE_RUN) claims_fraud_training
+	@$(DEMO_PARAMS); \
+	$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_features; \
+	$(BUNDLE_RUN) claims_fraud_training $$training_params
 
 train-only: | .venv/.synced ## The training job alone (features already built)
-	$(BUNDLE_RUN) claims_fraud_training
+	@$(DEMO_PARAMS); \
+	$(BUNDLE_RUN) claims_fraud_training $$training_params
 
 score: .venv/.synced ## Score a batch with the @champion models (the pipeline's dbt_score task)
-	$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_score
+	@$(DEMO_PARAMS); \
+	$(BUNDLE_RUN) claims_fraud_pipeline --only dbt_score $$pipeline_params
 
 # The pipeline job after scoring: monitoring, alerts, report, and (a PSI at error) the training
 # job through its retrain_needed condition. Every task runs even when one before it reports
 # errors (alerts and report are ALL_DONE); the target then fails if any did.
 monitor: .venv/.synced ## Monitor scored batches, alert, write the HTML report, retrain on drift (pipeline job after dbt_score)
-	$(BUNDLE_RUN) claims_fraud_pipeline --skip dbt_features --skip dbt_score
+	@$(DEMO_PARAMS); \
+	$(BUNDLE_RUN) claims_fraud_pipeline --skip dbt_features --skip dbt_score $$pipeline_params
 
 mlflow-ui: .venv/.synced ## Open the local MLflow UI on http://localhost:5000
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CLAIMS_FRAUD_MLFLOW_DIR)/mlflow.db \

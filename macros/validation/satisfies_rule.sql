@@ -13,7 +13,8 @@
     {%- elif rule == 'positive_number' -%}
         {{ return(value is number and value is not boolean and value > 0) }}
     {%- elif rule == 'non_negative_integer' -%}
-        {{ return(value is integer and value is not boolean and value >= 0) }}
+        {#- text of digits too: vars set from the environment in dbt_project.yml are text -#}
+        {{ return((value is integer and value is not boolean and value >= 0) or (value is string and re.fullmatch('[0-9]{1,9}', value) is not none)) }}
     {%- elif rule == 'identifier_list' -%}
         {%- if value is none -%}
             {{ return(true) }}

@@ -27,6 +27,7 @@ scored as (
             claims.{{ attribute }},
         {%- endfor %}
         scores.model_version,
+        claims.rendering_npi as provider_cluster,
         scores.is_flagged
     from {{ ref('ml_challenger_scores') }} as scores
     left join {{ ref('fct_claim_features') }} as claims
@@ -42,6 +43,7 @@ group_rows as (
         attributes=attributes,
         thresholds=ref('monitoring_thresholds'),
         reference_groups=ref('monitoring_reference_groups'),
+        cluster='provider_cluster',
     ) }}
 
 )
@@ -71,6 +73,8 @@ select
     group_rows.is_significant,
     group_rows.p_outside_band,
     group_rows.p_outside_band_adjusted,
+    group_rows.n_clusters,
+    group_rows.design_effect,
     group_rows.is_significantly_outside_band,
     group_rows.status
 from group_rows

@@ -1,8 +1,12 @@
 {#
-    One row per scoring batch: the model version that scored it, when, and how many claims.
-    The batch named by var scoring_batch_id is always listed, even when scoring found no
-    claims for it, so an empty batch is reported (no_data) instead of silently missing.
+    One row per scoring batch: the model version that scored it, when, its ingest window and
+    how many claims. Every batch the current scoring vars plan (scoring_batches(): the batch
+    scoring_batch_id, or each N-day batch of scoring_batch_days) is always listed, even when
+    scoring found no claims for it, so an empty batch is reported (no_data) instead of
+    silently missing.
 #}
+{%- set planned = scoring_batches() %}
+
 with
 
 scored as (
@@ -12,6 +16,8 @@ scored as (
         max(model_version) as model_version,
         count(distinct model_version) as n_model_versions,
         max(scored_at) as scored_at,
+        min(window_start) as window_start,
+        max(window_end) as window_end,
         count(*) as n_claims
     from {{ ref('fraud_scores') }}
     group by batch_id
@@ -20,9 +26,16 @@ scored as (
 
 requested as (
 
-    select
-        cast({{ sql_literal(checked_var('scoring_batch_id')) }} as {{ dbt.type_string() }}) as batch_id,
-        cast({{ sql_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }} as timestamp) as run_started_at
+    {%- for batch in planned %}
+        select
+            cast({{ sql_literal(batch[0]) }} as {{ dbt.type_string() }}) as batch_id,
+            cast({{ sql_literal(batch[1]) if batch[1] else 'null' }} as timestamp) as window_start,
+            cast({{ sql_literal(batch[2]) if batch[2] else 'null' }} as timestamp) as window_end,
+            cast({{ sql_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }} as timestamp) as run_started_at
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 )
 
@@ -31,6 +44,8 @@ select
     coalesce(scored.batch_id, requested.batch_id) as batch_id,
     coalesce(scored.n_model_versions, 0) as n_model_versions,
     coalesce(scored.scored_at, requested.run_started_at) as scored_at,
+    coalesce(scored.window_start, requested.window_start) as window_start,
+    coalesce(scored.window_end, requested.window_end) as window_end,
     coalesce(scored.n_claims, 0) as n_claims
 from scored
 full outer join requested

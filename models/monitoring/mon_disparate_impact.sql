@@ -31,6 +31,7 @@ scored as (
             claims.{{ attribute }},
         {%- endfor %}
         scores.batch_id,
+        claims.rendering_npi as provider_cluster,
         scores.is_flagged
     from {{ ref('fraud_scores') }} as scores
     inner join batches
@@ -48,6 +49,7 @@ group_rows as (
         attributes=attributes,
         thresholds=ref('monitoring_thresholds'),
         reference_groups=ref('monitoring_reference_groups'),
+        cluster='provider_cluster',
     ) }}
 
 ),
@@ -86,6 +88,8 @@ select
     group_rows.min_expected_cell,
     group_rows.p_outside_band,
     group_rows.p_outside_band_adjusted,
+    group_rows.n_clusters,
+    group_rows.design_effect,
     coalesce(group_rows.n, 0) as n,
     coalesce(group_rows.flagged, 0) as flagged,
     coalesce(group_rows.is_significant, false) as is_significant,

@@ -82,6 +82,9 @@ def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float 
     # West, the group b5 flags more often, is never the largest (the reference group): a DI
     # of the boosted group against itself would be 1 whatever the draw
     frame["member_region"] = rng.choice(REGIONS, size=n, p=REGION_P)
+    # the disparate impact tests' clusters: 150 providers, taking turns (no draw, so the
+    # random inputs above are what they were)
+    frame["rendering_npi"] = [f"npi-{j % 150:03d}" for j in range(n)]
     return pd.DataFrame(frame)
 
 
@@ -122,6 +125,9 @@ def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
                     "model_version": "2" if batch == NO_PROFILE_BATCH else "1",
                     "batch_id": batch,
                     "scored_at": start + timedelta(days=i),
+                    # daily batches, each scored at the end of its ingest window
+                    "window_start": start + timedelta(days=i - 1),
+                    "window_end": start + timedelta(days=i),
                 }
             )
         )

@@ -35,6 +35,16 @@ reference group r (n2, x2):
   ``is_significantly_outside_band = p_outside_band_adjusted < alpha``; NaN / False inside the
   band or when se is 0
 
+Clustering (``clusters`` given: one cluster label per claim, the SQL's rendering provider):
+for the C clusters holding claims of g or r, with n1c, x1c (n2c, x2c) the claims and flags of
+g (r) in cluster c and ``p' = x' / n``:
+``V_diff = C / (C - 1) * sum_c ((x1c - p1 n1c) / n1 - (x2c - p2 n2c) / n2) ** 2``,
+``V_log = C / (C - 1) * sum_c ((x1c - p1' n1c) / x1' - (x2c - p2' n2c) / x2') ** 2`` (none
+when C < 2). The z-test's variance is then ``max(pooled, V_diff)``, the variance of ln DI (CI
+and band test) ``max(Katz, V_log)``; ``design_effect = V_log / Katz``. Computed here per
+cluster with pandas group-bys, from the definitions; without clusters the tests are the
+independent-claims ones above.
+
 Status, first match wins:
 
 1. ``insufficient_data``: any expected cell < ``min_expected`` (the test is not trustworthy; never
@@ -87,6 +97,8 @@ COLUMNS = (
     "p_outside_band",
     "p_outside_band_adjusted",
     "is_significantly_outside_band",
+    "n_clusters",
+    "design_effect",
     "status",
 )
 BOOLEAN_LEVELS = frozenset({"true", "false"})
@@ -178,34 +190,52 @@ def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator
 
 
-def two_proportion_z_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """(z, two-sided p-value) of the pooled two-proportion z-test of x1/n1 vs x2/n2."""
+def _at_least(variance: float, cluster_variance: float) -> float:
+    """The larger of an independent-claims variance and a cluster-robust one (NaN: none)."""
+    return variance if math.isnan(cluster_variance) else max(variance, cluster_variance)
+
+
+def two_proportion_z_test(
+    x1: int, n1: int, x2: int, n2: int, cluster_variance: float = math.nan
+) -> tuple[float, float]:
+    """(z, two-sided p-value) of the two-proportion z-test of x1/n1 vs x2/n2, the pooled
+    variance or the cluster-robust one when larger."""
     pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    se = math.sqrt(_at_least(pooled * (1 - pooled) * (1 / n1 + 1 / n2), cluster_variance))
     if se == 0:
         return math.nan, math.nan
     z = (x1 / n1 - x2 / n2) / se
     return z, math.erfc(abs(z) / math.sqrt(2))
 
 
-def katz_interval(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """95% CI of (x1/n1) / (x2/n2) by Katz's log method; NaN when x1 or x2 is 0."""
+def katz_interval(
+    x1: int, n1: int, x2: int, n2: int, cluster_variance: float = math.nan
+) -> tuple[float, float]:
+    """95% CI of (x1/n1) / (x2/n2) by Katz's log method (or the cluster-robust variance of ln
+    DI when larger); NaN when x1 or x2 is 0."""
     if x1 == 0 or x2 == 0:
         return math.nan, math.nan
     p1, p2 = x1 / n1, x2 / n2
-    half_width = KATZ_Z * math.sqrt((1 - p1) / x1 + (1 - p2) / x2)
+    half_width = KATZ_Z * math.sqrt(_at_least((1 - p1) / x1 + (1 - p2) / x2, cluster_variance))
     log_ratio = math.log(p1 / p2)
     return math.exp(log_ratio - half_width), math.exp(log_ratio + half_width)
 
 
-def outside_band_p_value(x1: int, n1: int, x2: int, n2: int, band: tuple[float, float]) -> float:
+def outside_band_p_value(
+    x1: int,
+    n1: int,
+    x2: int,
+    n2: int,
+    band: tuple[float, float],
+    cluster_variance: float = math.nan,
+) -> float:
     """One-sided p-value that (x1/n1) / (x2/n2) lies beyond the band bound it crosses (module
     docstring); NaN when the ratio is inside the band or the standard error is 0."""
     di = _ratio(x1 * n2, n1 * x2)
     if band[0] <= di <= band[1]:
         return math.nan
     c1, c2 = max(x1, 0.5), max(x2, 0.5)
-    se = math.sqrt((1 - x1 / n1) / c1 + (1 - x2 / n2) / c2)
+    se = math.sqrt(_at_least((1 - x1 / n1) / c1 + (1 - x2 / n2) / c2, cluster_variance))
     if se == 0:
         return math.nan
     log_ratio = math.log((c1 * n2) / (n1 * c2))
@@ -214,6 +244,34 @@ def outside_band_p_value(x1: int, n1: int, x2: int, n2: int, band: tuple[float, 
     else:  # above the band, +inf and NaN (0 / 0) included, as the SQL
         z_out = (log_ratio - math.log(band[1])) / se
     return 0.5 * math.erfc(z_out / math.sqrt(2))
+
+
+def cluster_variances(
+    labels: pd.Series, mask: np.ndarray, clusters: pd.Series, group: str, reference: str
+) -> tuple[int, float, float]:
+    """(C, V_diff, V_log) of group against reference (module docstring); V NaN when C < 2."""
+    frame = pd.DataFrame(
+        {
+            "group": labels.to_numpy(),
+            "flag": mask.astype(int),
+            "cluster": clusters.astype(object).where(clusters.notna(), "").map(str).to_numpy(),
+        }
+    )
+    frame = frame[frame["group"].isin([group, reference])]
+    per = frame.groupby(["cluster", "group"])["flag"].agg(["size", "sum"]).unstack(fill_value=0)
+    n1c = per["size"].get(group, pd.Series(0, index=per.index)).to_numpy(dtype=float)
+    x1c = per["sum"].get(group, pd.Series(0, index=per.index)).to_numpy(dtype=float)
+    n2c = per["size"].get(reference, pd.Series(0, index=per.index)).to_numpy(dtype=float)
+    x2c = per["sum"].get(reference, pd.Series(0, index=per.index)).to_numpy(dtype=float)
+    n1, x1, n2, x2 = n1c.sum(), x1c.sum(), n2c.sum(), x2c.sum()
+    c = len(per)
+    if c < 2:
+        return c, math.nan, math.nan
+    h1, h2 = max(x1, 0.5), max(x2, 0.5)
+    u_diff = (x1c - x1 / n1 * n1c) / n1 - (x2c - x2 / n2 * n2c) / n2
+    u_log = (x1c - h1 / n1 * n1c) / h1 - (x2c - h2 / n2 * n2c) / h2
+    scale = c / (c - 1)
+    return c, float(scale * (u_diff**2).sum()), float(scale * (u_log**2).sum())
 
 
 def _status(
@@ -244,9 +302,11 @@ def disparate_impact(
     alpha: float = 0.05,
     band: tuple[float, float] = (0.80, 1.25),
     min_expected: float = 5,
+    clusters: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per group (reference included, groups in alphabetical order) with the columns
-    of ``COLUMNS``; formulas and statuses in the module docstring."""
+    of ``COLUMNS``; formulas and statuses in the module docstring (``clusters``: the
+    cluster-robust tests, the SQL's)."""
     mask = np.asarray(flagged)
     if mask.shape != (len(groups),):
         raise ValueError(f"flagged has shape {mask.shape}, expected ({len(groups)},)")
@@ -303,17 +363,31 @@ def disparate_impact(
                 p_outside_band=math.nan,
                 p_outside_band_adjusted=math.nan,
                 is_significantly_outside_band=False,
+                n_clusters=math.nan,
+                design_effect=math.nan,
                 status=_status(1.0, False, False, cells, band, min_expected),
             )
         else:
             di = _ratio(x1 * n2, n1 * x2)
             z, p_value = two_proportion_z_test(x1, n1, x2, n2)
+            ci_low, ci_high = katz_interval(x1, n1, x2, n2)
+            p_band = outside_band_p_value(x1, n1, x2, n2, band)
+            n_clusters, design_effect = math.nan, math.nan
+            if clusters is not None:
+                n_clusters, v_diff, v_log = cluster_variances(
+                    labels, mask, clusters, group, reference_group
+                )
+                z, p_value = two_proportion_z_test(x1, n1, x2, n2, v_diff)
+                ci_low, ci_high = katz_interval(x1, n1, x2, n2, v_log)
+                p_band = outside_band_p_value(x1, n1, x2, n2, band, v_log)
+                katz = (1 - x1 / n1) / max(x1, 0.5) + (1 - x2 / n2) / max(x2, 0.5)
+                design_effect = (
+                    (0.0 if math.isnan(v_log) else v_log) / katz if katz > 0 else math.nan
+                )
             p_adjusted = min(1.0, p_value * m) if not math.isnan(p_value) else math.nan
             significant = bool(p_adjusted < alpha)
             pooled = (x1 + x2) / (n1 + n2)
             cells = (n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled))
-            ci_low, ci_high = katz_interval(x1, n1, x2, n2)
-            p_band = outside_band_p_value(x1, n1, x2, n2, band)
             p_band_adjusted = min(1.0, p_band * m) if not math.isnan(p_band) else math.nan
             outside_significantly = bool(p_band_adjusted < alpha)
             row.update(
@@ -328,6 +402,8 @@ def disparate_impact(
                 p_outside_band=p_band,
                 p_outside_band_adjusted=p_band_adjusted,
                 is_significantly_outside_band=outside_significantly,
+                n_clusters=n_clusters,
+                design_effect=design_effect,
                 status=_status(di, significant, outside_significantly, cells, band, min_expected),
             )
         rows.append(row)

@@ -106,7 +106,9 @@ def test_drift_retrains_through_the_jobs_own_condition_and_run_job_task() -> Non
     run = retrain["run_job_task"]
     assert run["job_id"] == "${resources.jobs.claims_fraud_training.id}"
     declared = {p["name"] for p in all_jobs["claims_fraud_training"]["parameters"]}
-    assert set(run["job_parameters"]) == declared == {"trigger", "batch_id"}
+    assert set(run["job_parameters"]) == {"trigger", "batch_id"}
+    # the training window is the retrain's default: every claim ingested so far
+    assert declared == {"trigger", "batch_id", "training_cutoff", "training_warmup_days"}
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -210,7 +212,8 @@ def _edit_task(project: Path, key: str, change) -> None:
         (
             "retrain",
             lambda t: t["run_job_task"]["job_parameters"].update(reason="drift"),
-            "job claims_fraud_training has no parameter 'reason' (has: batch_id, trigger)",
+            "job claims_fraud_training has no parameter 'reason' (has: batch_id, "
+            "training_cutoff, training_warmup_days, trigger)",
         ),
         (
             "retrain",

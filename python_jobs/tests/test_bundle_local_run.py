@@ -8,11 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from claims_fraud.cli.main import main
-from claims_fraud.deploy import bundle
+from claims_fraud.deploy import bundle, graph
 from claims_fraud.deploy.task_values import write_task_values
 
+# the job parameters' defaults, as the dbt tasks pass them (resources/*.job.yml)
+SCORING_VARS = (
+    ' --vars \'{scoring_batch_id: "all_claims", scoring_window_start: "", '
+    'scoring_window_end: "", scoring_batch_days: "0"}\''
+)
+TRAINING_VARS = ' --vars \'{training_cutoff: "", training_warmup_days: "0"}\''
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_ORDER = [
     "dbt_features",
@@ -50,9 +57,9 @@ def test_dry_run_prints_local_commands_in_order(capsys: pytest.CaptureFixture[st
         "[1/7 dbt_features] dbt build --selector features "
         "--exclude-resource-type unit_test --target local",
         "[2/7 dbt_score] dbt build --selector score "
-        "--exclude-resource-type unit_test --target local",
+        f"--exclude-resource-type unit_test{SCORING_VARS} --target local",
         "[3/7 dbt_monitor] dbt build --selector monitor "
-        "--exclude-resource-type unit_test --target local",
+        f"--exclude-resource-type unit_test{SCORING_VARS} --target local",
         "[4/7 alerts] claims-fraud alerts --duckdb /tmp/state/claims.duckdb --retrain task-value",
         "[5/7 report] claims-fraud report --duckdb /tmp/state/claims.duckdb "
         "--out /tmp/state/monitoring_report.html",
@@ -60,7 +67,7 @@ def test_dry_run_prints_local_commands_in_order(capsys: pytest.CaptureFixture[st
         "[7/7 retrain] run job claims_fraud_training "
         "(trigger=drift, batch_id={{tasks.alerts.values.batch_id}})",
         "    [1/2 dbt_train] dbt build --selector train "
-        "--exclude-resource-type unit_test --target local",
+        f"--exclude-resource-type unit_test{TRAINING_VARS} --target local",
         "    [2/2 promote] claims-fraud promote --duckdb /tmp/state/claims.duckdb",
     ]
 
@@ -74,7 +81,7 @@ def test_dry_run_without_dbt_profiles_dir_passes_the_task_profiles_directory(
     assert main(args) == 0
     assert capsys.readouterr().out.splitlines() == [
         "[1/2 dbt_train] dbt build --selector train "
-        "--exclude-resource-type unit_test --target local --profiles-dir profiles",
+        f"--exclude-resource-type unit_test{TRAINING_VARS} --target local --profiles-dir profiles",
         "[2/2 promote] claims-fraud promote",
     ]
 
@@ -86,7 +93,7 @@ def test_only_runs_the_named_tasks_and_numbers_them(capsys: pytest.CaptureFixtur
         "claims_fraud_pipeline: not run (--skip/--only), counted as done: dbt_features, "
         "dbt_monitor, alerts, report, retrain_needed, retrain",
         "[1/1 dbt_score] dbt build --selector score "
-        "--exclude-resource-type unit_test --target local",
+        f"--exclude-resource-type unit_test{SCORING_VARS} --target local",
     ]
     assert main([*args, "--only", "dbt_scor"]) == 2
     assert "job claims_fraud_pipeline has no such task" in capsys.readouterr().err
@@ -320,3 +327,61 @@ def test_timings_are_appended_per_run_and_read_back(tmp_path: Path) -> None:
         }
     ]
     assert bundle.read_runs(tmp_path / "absent.json") == []
+
+
+def test_a_failed_alerts_task_still_hands_its_retrain_value_to_the_condition(
+    tmp_path: Path,
+) -> None:
+    # alerts exits 1 on a PSI error after setting retrain=true: the condition (ALL_DONE) reads
+    # it and the training job runs, as on Databricks
+    values = {"retrain": True, "batch_id": "week-2025-12-22"}
+    code, ran, lines, _ = _run_with("claims_fraud_pipeline", {"alerts"}, tmp_path, values)
+    assert code == 1  # the alerts task did fail
+    assert ran[-2:] == ["dbt build --selector train", "claims-fraud promote"]
+    assert any(
+        line.startswith("[6/7 retrain_needed] condition") and "-> true" in line for line in lines
+    ), lines
+
+
+def test_job_parameters_reach_the_dbt_commands_as_one_argument_each(tmp_path: Path) -> None:
+    settings = bundle.LocalSettings(local_dir=tmp_path)
+    all_jobs = bundle.jobs(bundle.load_bundle(ROOT, "dev"))
+    seen: list[list[str]] = []
+
+    def runner(argv: list[str]) -> int:
+        seen.append(list(argv))
+        return 0
+
+    parameters = {
+        "scoring_batch_id": "week",
+        "scoring_window_start": "2025-09-29",
+        "scoring_window_end": "2025-12-29",
+        "scoring_batch_days": "7",
+    }
+    code = bundle.run_job(
+        all_jobs["claims_fraud_pipeline"],
+        settings,
+        runner=runner,
+        echo=lambda line: None,
+        key="claims_fraud_pipeline",
+        bundle_jobs=all_jobs,
+        only=["dbt_score", "dbt_monitor"],
+        parameters=parameters,
+    )
+    assert code == 0
+    for argv in seen:
+        vars_text = argv[argv.index("--vars") + 1]
+        assert yaml.safe_load(vars_text) == parameters
+    # the defaults: one batch, all_claims, unbounded
+    assert graph.job_parameters(all_jobs["claims_fraud_pipeline"]) == {
+        "scoring_batch_id": "all_claims",
+        "scoring_window_start": "",
+        "scoring_window_end": "",
+        "scoring_batch_days": "0",
+    }
+
+
+def test_an_unknown_job_parameter_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["bundle", "run", "claims_fraud_pipeline", "--dry-run", "--project-dir", str(ROOT)]
+    assert main([*args, "--params", "scoring_batch_dayz=7"]) != 0
+    assert "has no such parameter" in capsys.readouterr().err

@@ -112,6 +112,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(if not given: <local-dir>/logs/timings.json)",
     )
     run.add_argument(
+        "--params",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE...]",
+        help="job parameters for this run, as `databricks bundle run --params` takes them "
+        "(repeatable); the job's defaults otherwise",
+    )
+    run.add_argument(
         "--verbose",
         action="store_true",
         help="every line of every task on the terminal instead of the digest",
@@ -130,6 +138,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=Path(os.environ.get("DBT_PROJECT_DIR", ".")),
             help="folder of databricks.yml ($DBT_PROJECT_DIR)",
         )
+
+
+def _job_parameters(items: list[str], job: dict, key: str) -> dict[str, str]:
+    """``--params a=1,b=2`` as {a: 1, b: 2}; a name the job does not declare is refused."""
+    from claims_fraud.deploy import bundle
+
+    declared = [str(p["name"]) for p in job.get("parameters") or []]
+    values = dict(_name_value(pair) for item in items for pair in item.split(",") if pair)
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise bundle.BundleError(
+            f"--params {', '.join(unknown)}: job {key} has no such parameter "
+            f"(it has: {', '.join(declared) or 'none'})"
+        )
+    return values
 
 
 def _name_value(item: str) -> tuple[str, str]:
@@ -180,6 +203,7 @@ def _run_job(args: argparse.Namespace, variables: dict[str, str]) -> int:
         key=args.job,
         bundle_jobs=jobs,
         results=results,
+        parameters=_job_parameters(args.params, jobs[args.job], args.job),
     )
     if not args.dry_run:
         bundle.record_run(

@@ -263,16 +263,24 @@ class _JobRun:
         if not self.dry_run and self.runner is None:  # a stand-in runner keeps no log
             log.parent.mkdir(parents=True, exist_ok=True)
             log.write_text("")
-        for argv in commands:
+        for template in commands:
+            # {{job.parameters.P}} and {{tasks.T.values.K}} in a command, as Databricks fills
+            # them in; after the split, so a value never becomes two arguments
+            argv = [graph.substitute(arg, self.values, self.parameters) for arg in template]
             self.echo(f"{tag} {shlex.join(argv)}")
             if self.dry_run:
                 continue
             if self._execute(task_key, argv, log) != 0:
+                # a failed task keeps the values it set (Databricks does too): the alerts task
+                # exits 1 on a PSI error and has set retrain=true for the condition after it
+                self._read_values(task_key)
                 return graph.FAILED
-        values_file = self.settings.task_values_path(self.key, task_key)
         if not self.dry_run:
-            self.values[task_key] = read_task_values(values_file)
+            self._read_values(task_key)
         return graph.SUCCESS
+
+    def _read_values(self, task_key: str) -> None:
+        self.values[task_key] = read_task_values(self.settings.task_values_path(self.key, task_key))
 
     def _execute(self, task_key: str, argv: list[str], log: Path) -> int:
         if self.runner is not None:

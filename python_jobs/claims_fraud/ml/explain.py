@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -96,18 +97,26 @@ def empty_contributions() -> pd.DataFrame:
 
 
 def explain_batch(
-    scores: pd.DataFrame, features: pd.DataFrame, settings: MlflowSettings, batch_id: str
+    scores: pd.DataFrame,
+    features: pd.DataFrame,
+    settings: MlflowSettings,
+    batch_ids: str | Sequence[str],
 ) -> pd.DataFrame:
-    """The contributions of the flagged claims of one batch of fraud_scores."""
-    batch = scores.loc[(scores["batch_id"] == batch_id) & scores["is_flagged"].astype(bool)]
+    """The contributions of the flagged claims of the given batches of fraud_scores (one
+    batch id or the batches of one scoring run), each explained by the classifier version
+    that scored it (loaded once per version)."""
+    wanted = [batch_ids] if isinstance(batch_ids, str) else list(batch_ids)
+    named = ", ".join(wanted[:3]) + (" ..." if len(wanted) > 3 else "")
+    batch = scores.loc[scores["batch_id"].isin(wanted) & scores["is_flagged"].astype(bool)]
     if batch.empty:
-        log.info("batch %s has no flagged claim: no explanations", batch_id)
+        log.info("batch %s has no flagged claim: no explanations", named)
         return empty_contributions()
-    versions = batch[["model_name", "model_version"]].drop_duplicates()
     parts = []
     client = settings.activate()
-    for name, version in versions.itertuples(index=False):
-        claim_ids = batch.loc[batch["model_version"] == version, "claim_id"]
+    loaded: dict[tuple[str, str], Any] = {}
+    groups = batch.groupby(["batch_id", "model_name", "model_version"], sort=True)
+    for (batch_id, name, version), rows_scored in groups:
+        claim_ids = rows_scored["claim_id"]
         rows = features.loc[features["claim_id"].isin(claim_ids)].reset_index(drop=True)
         missing = len(set(claim_ids) - set(rows["claim_id"]))
         if missing:
@@ -115,13 +124,20 @@ def explain_batch(
                 f"{missing} flagged claim(s) of batch {batch_id} are not in fct_claim_features: "
                 "rebuild the features (make build) and rescore the batch (make score)"
             )
-        model = load_version(client, client.get_model_version(str(name), str(version)), "champion")
-        found = explain_claims(rows, model.unwrap_python_model())
-        scored_at = batch.loc[batch["model_version"] == version, "scored_at"].max()
+        key = (str(name), str(version))
+        if key not in loaded:
+            found_version = client.get_model_version(*key)
+            loaded[key] = load_version(client, found_version, "champion").unwrap_python_model()
+        found = explain_claims(rows, loaded[key])
         parts.append(
-            found.assign(model_name=str(name), model_version=str(version), scored_at=scored_at)
+            found.assign(
+                model_name=key[0],
+                model_version=key[1],
+                scored_at=rows_scored["scored_at"].max(),
+                batch_id=str(batch_id),
+            )
         )
-    out = pd.concat(parts, ignore_index=True).assign(batch_id=batch_id)
+    out = pd.concat(parts, ignore_index=True)
     return out[list(CONTRIBUTION_COLUMNS)].astype(CONTRIBUTION_COLUMNS)
 
 
@@ -130,6 +146,6 @@ def contributions_from_dbt(scores: Any, features: Any, meta: dict[str, Any] | No
     from claims_fraud.ml.training_job import to_pandas
 
     meta = dict(meta or {})
-    batch_id = params.batch_id(meta.get("batch_id"), "scoring_batch_id")
+    batch_ids = [planned.batch_id for planned in params.scoring_batches_from_meta(meta)]
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
-    return explain_batch(to_pandas(scores), to_pandas(features), settings, batch_id)
+    return explain_batch(to_pandas(scores), to_pandas(features), settings, batch_ids)

@@ -45,6 +45,8 @@ SCORE_COLUMNS = {
     "anomaly_model_version": "string",
     "batch_id": "string",
     "scored_at": "datetime64[us]",
+    "window_start": "datetime64[us]",
+    "window_end": "datetime64[us]",
 }
 
 
@@ -89,6 +91,13 @@ def select_batch(
     that is not a real date (params.optional_timestamp) raises before anything is scored."""
     start = params.optional_timestamp(window_start, "scoring_window_start")
     end = params.optional_timestamp(window_end, "scoring_window_end")
+    return select_window(features, start, end)
+
+
+def select_window(
+    features: pd.DataFrame, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    """The claims ingested in [start, end) (None: unbounded)."""
     ingested = pd.to_datetime(features["ingested_at"])
     keep = pd.Series(True, index=features.index)
     if start is not None:
@@ -98,13 +107,40 @@ def select_batch(
     return features.loc[keep].reset_index(drop=True)
 
 
+def score_planned_batches(
+    frame: pd.DataFrame,
+    models: ChampionModels,
+    batches: list[params.ScoringBatch],
+    warn_empty: bool = True,
+) -> pd.DataFrame:
+    """Every planned batch scored with one load of the models and one scored_at; an empty
+    batch is logged (monitoring reports it as no_data) and adds no rows."""
+    scored_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    parts = []
+    for planned in batches:
+        batch = select_window(frame, planned.start, planned.end)
+        if batch.empty and warn_empty:
+            log_empty_batch(planned.batch_id, _text(planned.start), _text(planned.end), len(frame))
+        parts.append(
+            score_batch(batch, models, planned.batch_id, scored_at, (planned.start, planned.end))
+        )
+    filled = [part for part in parts if not part.empty]
+    return pd.concat(filled, ignore_index=True) if filled else parts[0]
+
+
+def _text(bound: datetime | None) -> str | None:
+    return None if bound is None else bound.isoformat(sep=" ")
+
+
 def score_batch(
     features: pd.DataFrame,
     champions: ChampionModels,
     batch_id: str,
     scored_at: datetime | None = None,
+    window: tuple[datetime | None, datetime | None] = (None, None),
 ) -> pd.DataFrame:
-    """One row per claim: probability, anomaly score, flag, and the lineage of the scores."""
+    """One row per claim: probability, anomaly score, flag, and the lineage of the scores
+    (the batch, its ingest window [start, end) with None for an unbounded side, when)."""
     params.batch_id(batch_id)
     classifier, autoencoder = champions.classifier, champions.autoencoder
     for model in (classifier, autoencoder):
@@ -127,6 +163,8 @@ def score_batch(
             "anomaly_model_version": champions.anomaly_model_version,
             "batch_id": batch_id,
             "scored_at": scored_at,
+            "window_start": pd.Timestamp(window[0]) if window[0] else pd.NaT,
+            "window_end": pd.Timestamp(window[1]) if window[1] else pd.NaT,
         }
     )
     return scores.astype(SCORE_COLUMNS)
@@ -149,15 +187,10 @@ def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     meta = dict(meta or {})
     # The vars were checked by dbt (macros/validation/) before any node ran; checked again here,
     # where they are used, so a direct call cannot pass what dbt refuses.
-    batch_id = params.batch_id(meta.get("batch_id"), "scoring_batch_id")
+    batches = params.scoring_batches_from_meta(meta)
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     champions = load_champions(settings)
-    window_start, window_end = meta.get("window_start"), meta.get("window_end")
-    frame = to_pandas(features)
-    batch = select_batch(frame, window_start, window_end)
-    if batch.empty:
-        log_empty_batch(batch_id, window_start, window_end, len(frame))
-    return score_batch(batch, champions, batch_id)
+    return score_planned_batches(to_pandas(features), champions, batches)
 
 
 def log_empty_batch(
@@ -200,7 +233,8 @@ def shadow_scores_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.Dat
     from claims_fraud.ml.training_job import to_pandas
 
     meta = dict(meta or {})
-    batch_id = params.batch_id(meta.get("batch_id"), "scoring_batch_id")
+    batches = params.scoring_batches_from_meta(meta)
+    batch_id = ", ".join(b.batch_id for b in batches[:3]) + (" ..." if len(batches) > 3 else "")
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     client = settings.activate()
     challenger = version_by_alias(client, settings.classifier_name, CHALLENGER)
@@ -213,6 +247,5 @@ def shadow_scores_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.Dat
     except BrokenModelError as exc:
         log.warning("batch %s is not shadow-scored: %s", batch_id, exc)
         return empty_shadow_scores()
-    batch = select_batch(to_pandas(features), meta.get("window_start"), meta.get("window_end"))
-    scores = score_batch(batch, models, batch_id).assign(model_alias=CHALLENGER)
-    return scores.astype(SHADOW_COLUMNS)
+    scores = score_planned_batches(to_pandas(features), models, batches, warn_empty=False)
+    return scores.assign(model_alias=CHALLENGER).astype(SHADOW_COLUMNS)

@@ -64,6 +64,7 @@ from claims_fraud.ml.train import (
     train_candidates,
 )
 from claims_fraud.portable_model import contributions
+from claims_fraud.warehouse import params
 
 DATE_COLUMN = "claim_start_date"
 CLASSIFIER_DESCRIPTION = (
@@ -101,6 +102,55 @@ RESULT_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class TrainingWindow:
+    """Which claims training may use (vars training_cutoff, training_warmup_days): those
+    ingested before ``cutoff`` (None: all), as a model trained that day would have seen them,
+    and starting at least ``warmup_days`` after the first claim (point-in-time provider and
+    network features have no history before; a reference profile holding those claims would
+    see every later batch drift as the features fill up)."""
+
+    cutoff: datetime | None = None
+    warmup_days: int = 0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> TrainingWindow:
+        values = dict(values or {})
+        cutoff = params.optional_timestamp(values.pop("cutoff", None), "training_cutoff")
+        warmup = params.non_negative_integer(
+            values.pop("warmup_days", 0) or 0, "training_warmup_days"
+        )
+        if values:
+            raise ValueError(f"unknown training window setting(s): {', '.join(sorted(values))}")
+        return cls(cutoff=cutoff, warmup_days=warmup)
+
+    def select(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The claims of ``features`` training may use; ValueError, naming the window, when
+        none are left."""
+        if features.empty:
+            return features
+        keep = pd.Series(True, index=features.index)
+        if self.cutoff is not None:
+            keep &= pd.to_datetime(features["ingested_at"]) < pd.Timestamp(self.cutoff)
+        if self.warmup_days:
+            days = pd.to_datetime(features[DATE_COLUMN])
+            keep &= days >= days.min() + pd.Timedelta(days=self.warmup_days)
+        if not keep.any():
+            first = pd.to_datetime(features[DATE_COLUMN]).min()
+            last = pd.to_datetime(features["ingested_at"]).max()
+            raise ValueError(
+                f"no claim of fct_claim_features is in the training window ({self.describe()}): "
+                f"{len(features):,} claims, starting {first:%Y-%m-%d}, ingested up to "
+                f"{last:%Y-%m-%d %H:%M}; set the training job's parameters training_cutoff and "
+                "training_warmup_days (dbt vars of the same names) to fit the data"
+            )
+        return features.loc[keep].reset_index(drop=True)
+
+    def describe(self) -> str:
+        cutoff = f"ingested before {self.cutoff:%Y-%m-%d %H:%M}" if self.cutoff else "all ingested"
+        return f"{cutoff}, starting {self.warmup_days} days or more after the first claim"
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     """What the dbt model's `meta.training` mapping holds (every key optional)."""
 
@@ -108,6 +158,7 @@ class TrainingSettings:
     training: TrainingConfig
     autoencoder: AutoencoderConfig
     evaluate_ground_truth: bool
+    window: TrainingWindow = TrainingWindow()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None, flag_budget: float) -> TrainingSettings:
@@ -116,6 +167,7 @@ class TrainingSettings:
         training_values = dict(values.pop("training", None) or {})
         training_values["flag_budget"] = flag_budget
         autoencoder_values = values.pop("autoencoder", None) or {}
+        window = TrainingWindow.from_mapping(values.pop("window", None))
         evaluate_ground_truth = wants_ground_truth(
             {"evaluate_ground_truth": values.pop("evaluate_ground_truth", None)}
         )
@@ -126,6 +178,7 @@ class TrainingSettings:
             training=TrainingConfig.from_dict(training_values),
             autoencoder=AutoencoderConfig.from_dict(autoencoder_values),
             evaluate_ground_truth=evaluate_ground_truth,
+            window=window,
         )
 
 
@@ -314,6 +367,7 @@ def train_and_register(
     """Train every model, log and register them, set @challenger; one row per model."""
     spec = spec or load_feature_spec()
     validate_feature_frame(features, spec)
+    features = settings.window.select(features)
     # Warehouses return rows in no fixed order (DuckDB here runs with preserve_insertion_order
     # off); CatBoost's permutations depend on row order, so sort for reproducible models.
     features = features.sort_values("claim_id", kind="stable", ignore_index=True)
@@ -360,6 +414,10 @@ def train_and_register(
         mlflow.log_params(
             {
                 "train_claims": len(train_window),
+                "training_cutoff": settings.window.cutoff.isoformat(sep=" ")
+                if settings.window.cutoff
+                else "",
+                "training_warmup_days": settings.window.warmup_days,
                 "labelled_train_claims": len(split.train),
                 "labelled_validation_claims": len(split.valid),
                 "validation_start": split.validation_start.isoformat(),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
-from datetime import datetime
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -74,3 +75,83 @@ def argparse_type(check: Callable[[object, str], T], name: str) -> Callable[[str
 
     convert.__name__ = name
     return convert
+
+
+# --- scoring batches ----------------------------------------------------------------------------
+
+MAX_SCORING_BATCHES = 1000
+
+
+@dataclass(frozen=True)
+class ScoringBatch:
+    """One batch of a scoring run: its id and the claims ingested in [start, end) (None =
+    unbounded)."""
+
+    batch_id: str
+    start: datetime | None
+    end: datetime | None
+
+
+def scoring_batches(
+    prefix: object, window_start: object, window_end: object, batch_days: object = 0
+) -> list[ScoringBatch]:
+    """The batches one scoring run writes: the whole window as batch ``prefix`` when
+    ``batch_days`` is 0; else consecutive ``batch_days``-day batches from ``window_start`` to
+    ``window_end`` (both required), named ``<prefix>-<YYYY-MM-DD of the batch's start>``, the
+    last one cut at ``window_end``. The Jinja twin is the macro scoring_batches (mon_batches
+    lists every planned batch, so an empty one is reported as no_data);
+    test_var_injection.py checks both give the same plan."""
+    name = batch_id(prefix, "scoring_batch_id")
+    start = optional_timestamp(window_start, "scoring_window_start")
+    end = optional_timestamp(window_end, "scoring_window_end")
+    days = non_negative_integer(batch_days, "scoring_batch_days")
+    if start is not None and end is not None and end <= start:
+        raise InvalidParameterError(
+            "scoring_window_end", window_end, f"after scoring_window_start ({window_start})"
+        )
+    if days == 0:
+        return [ScoringBatch(name, start, end)]
+    if start is None or end is None:
+        raise InvalidParameterError(
+            "scoring_batch_days",
+            batch_days,
+            "0 unless both scoring_window_start and scoring_window_end are set",
+        )
+    if (end - start).days / days > MAX_SCORING_BATCHES:
+        raise InvalidParameterError(
+            "scoring_batch_days",
+            batch_days,
+            f"large enough for at most {MAX_SCORING_BATCHES} batches",
+        )
+    batches, step = [], timedelta(days=days)
+    while start < end:
+        batches.append(
+            ScoringBatch(
+                batch_id(f"{name}-{start:%Y-%m-%d}", "scoring_batch_id (with the batch's date)"),
+                start,
+                min(start + step, end),
+            )
+        )
+        start += step
+    return batches
+
+
+def scoring_batches_from_meta(meta: Mapping[str, Any]) -> list[ScoringBatch]:
+    """The plan of the scoring run a score model's ``meta.scoring`` describes (the vars
+    scoring_batch_id, scoring_window_start/_end, scoring_batch_days, rendered by dbt)."""
+    return scoring_batches(
+        meta.get("batch_id"),
+        meta.get("window_start"),
+        meta.get("window_end"),
+        meta.get("batch_days") or 0,
+    )
+
+
+def non_negative_integer(value: object, name: str = "value") -> int:
+    """A whole number >= 0; text of 1 to 9 digits too (dbt renders YAML meta and environment
+    values to text: "7" is 7), as the Jinja rule non_negative_integer."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidParameterError(name, value, "a whole number, 0 or more")
+    return value

@@ -214,6 +214,7 @@ def test_the_gates_disparate_impact_agrees_with_the_numpy_oracle(
             alpha=thresholds["disparate_impact_alpha"],
             band=(thresholds["disparate_impact_lower"], thresholds["disparate_impact_upper"]),
             min_expected=thresholds["min_expected_cell_count"],
+            clusters=claims["rendering_npi"],
         ).set_index("group")
         actual = table[table["attribute_name"] == attribute].set_index("group_name")
         assert sorted(actual.index) == sorted(expected.index), attribute
@@ -221,7 +222,12 @@ def test_the_gates_disparate_impact_agrees_with_the_numpy_oracle(
             got = actual.loc[group]
             assert got["status"] == row["status"], f"{attribute} {group}"
             assert (got["n"], got["flagged"]) == (row["n"], row["flagged"])
-            for column in ("disparate_impact", "p_adjusted", "p_outside_band_adjusted"):
+            for column in (
+                "disparate_impact",
+                "p_adjusted",
+                "p_outside_band_adjusted",
+                "design_effect",
+            ):
                 value = row[column]
                 if math.isnan(value) or math.isinf(value):
                     assert pd.isna(got[column]), f"{attribute} {group} {column}"

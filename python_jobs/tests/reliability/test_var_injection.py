@@ -67,6 +67,13 @@ RULE_CASES = [
     (7, "non_negative_integer", True),
     (-1, "non_negative_integer", False),
     (1.5, "non_negative_integer", False),
+    # vars read from the environment (CLAIMS_FRAUD_*, dbt_project.yml) arrive as text
+    ("7", "non_negative_integer", True),
+    ("0", "non_negative_integer", True),
+    ("-1", "non_negative_integer", False),
+    ("7; drop table t", "non_negative_integer", False),
+    ("7.0", "non_negative_integer", False),
+    ("", "non_negative_integer", False),
     (["gender", "age_group"], "identifier_list", True),
     (["gender'"], "identifier_list", False),
     ("gender", "identifier_list", False),
@@ -78,6 +85,13 @@ PYTHON_TWIN = {
     "batch_id": params.batch_id,
     "identifier": params.identifier,
     "optional_timestamp": params.optional_timestamp,
+    "non_negative_integer": params.non_negative_integer,
+}
+PLAN = {
+    "scoring_batch_id": "week",
+    "scoring_window_start": "2025-09-29",
+    "scoring_window_end": "2025-10-15 06:00",
+    "scoring_batch_days": "7",
 }
 LITERALS = ["it's a \\ back'slash''", "plain", "", "x'); drop table t; --"]
 
@@ -198,7 +212,14 @@ def test_jinja_rules_and_their_python_twin_agree_and_literals_round_trip(
 ) -> None:
     project = make_project(tmp_path / "dbt", built_project.raw_dir)
     arguments = {"cases": [[value, rule] for value, rule, _ in RULE_CASES], "literals": LITERALS}
-    result = project.dbt("run-operation", "var_rule_verdicts", "--args", json.dumps(arguments))
+    result = project.dbt(
+        "run-operation",
+        "var_rule_verdicts",
+        "--args",
+        json.dumps(arguments),
+        "--vars",
+        json.dumps(PLAN),
+    )
     line = next(line for line in result.stdout.splitlines() if "var_rule_verdicts {" in line)
     logged = json.loads(line[line.index("{") :])
     jinja = dict(zip([(repr(v), r) for v, r, _ in RULE_CASES], logged["verdicts"], strict=True))
@@ -213,6 +234,14 @@ def test_jinja_rules_and_their_python_twin_agree_and_literals_round_trip(
             assert python_allowed is allowed, f"Python rule {rule} on {value!r}"
     # sql_literal: what the warehouse reads back is the value, quotes and backslashes included
     assert logged["literals"] == LITERALS
+    # the scoring batches: what mon_batches lists and the post-hooks replace (Jinja) is what
+    # fraud_scores writes (Python); three weekly batches, the last one cut short
+    python_plan = params.scoring_batches(*PLAN.values())
+    assert len(python_plan) == 3
+    assert logged["scoring_batches"] == [
+        [b.batch_id, f"{b.start:%Y-%m-%d %H:%M:%S}", f"{b.end:%Y-%m-%d %H:%M:%S}"]
+        for b in python_plan
+    ]
 
 
 def test_every_var_in_dbt_project_yml_that_reaches_sql_has_a_rule() -> None:
