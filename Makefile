@@ -28,15 +28,15 @@ SEED ?= 42
 # charges, units and telehealth from DRIFT_START by DRIFT_STRENGTH. Without it (the default
 # for now), and always with your own data (no .claims-fraud-demo marker in the raw folder), the
 # models train on every claim and the pipeline scores them all as one batch. Not yet the
-# default: provider-level inputs drift week to week beyond the PSI's critical value, which
-# assumes independent claims (docs/monitoring.md, "Known limits").
+# default: provider-level inputs follow the season's provider mix, and their PSI errors on
+# weeks without drift (docs/monitoring.md, "Known limits"), which fails the pipeline job.
 TIMELINE ?= 0
 DEMO_TRAIN_UNTIL ?= 2025-09-29
 DEMO_SCORE_UNTIL ?= 2025-12-29
 BATCH_DAYS ?= 7
 WARMUP_DAYS ?= 270
 DRIFT_START ?= 2025-11-24
-DRIFT_STRENGTH ?= 0.45
+DRIFT_STRENGTH ?= 0.6
 export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))
 export CLAIMS_FRAUD_DUCKDB_PATH ?= $(abspath $(LOCAL_DIR))/claims_fraud.duckdb
 export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow

@@ -1,8 +1,26 @@
 {#
-    PSI critical value: (1/N + 1/M) * chi2_q(K - 1), the PSI that K bins reach by chance
-    alone with probability 1 - q when nothing drifted.
+    PSI critical value: (1/N + D/M) * chi2_q(K - 1), the PSI that K bins reach by chance
+    alone with probability 1 - q when nothing drifted. D is the batch's design effect
+    (psi_design_effect; 1 for independent claims): claims of one provider share its
+    provider-level inputs, so a batch of M claims is worth M / D independent ones (Rao and
+    Scott's first-order correction of a chi-square test on clustered data).
 #}
-{% macro psi_critical_value(reference_n, current_n, n_bins, quantile) -%}
-    ((1 / cast({{ reference_n }} as double) + 1 / cast({{ current_n }} as double))
+{% macro psi_critical_value(reference_n, current_n, n_bins, quantile, design_effect='1') -%}
+    ((1 / cast({{ reference_n }} as double) + {{ design_effect }} / cast({{ current_n }} as double))
     * {{ chi_square_quantile(quantile, n_bins ~ ' - 1') }})
+{%- endmacro %}
+
+{#
+    The batch's design effect for one PSI, an aggregate over its bins (mon_feature_psi_bins):
+    D = max(1, sum over bins holding claims of V_k / m_k, over K - 1), V_k the cluster-robust
+    variance of bin k's count (current_count_variance), m_k its count. With independent claims
+    V_k = m_k (1 - q_k) and the sum is K - 1; a design effect below 1 is not credited. 1 when
+    the variances are unknown (fewer than 2 providers).
+#}
+{% macro psi_design_effect(count_variance, current_count, n_bins) -%}
+    greatest(1.0, coalesce(
+        sum(case when {{ current_count }} > 0 then {{ count_variance }} / {{ current_count }} end)
+        / nullif(max({{ n_bins }}) - 1, 0),
+        1.0
+    ))
 {%- endmacro %}

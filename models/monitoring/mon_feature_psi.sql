@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='batch_id',
         incremental_strategy=incremental_strategy(),
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 {#
@@ -12,7 +12,9 @@
     batch, its critical value, the verdict and the bin that contributed most.
 
     PSI = sum over bins of (q - p) * ln(q / p) (mon_feature_psi_bins). Critical value
-    c = (1/N + 1/M) * chi2_q(K - 1), q = psi_significance_quantile (Wilson-Hilferty). Status:
+    c = (1/N + D/M) * chi2_q(K - 1), q = psi_significance_quantile (Wilson-Hilferty), D the
+    batch's design effect for the input (psi_design_effect: claims clustered by provider).
+    Status:
     error if PSI >= psi_error and >= c; warn if PSI >= psi_warn and >= c;
     insufficient_evidence if PSI >= psi_warn but < c; ok otherwise; no_data for a batch
     without claims; missing_reference when the model version has no reference profile.
@@ -61,6 +63,7 @@ bins as (
         level,
         reference_count,
         current_count,
+        current_count_variance,
         reference_n,
         n_bins,
         reference_share,
@@ -83,7 +86,8 @@ per_feature as (
         max(n_bins) as n_bins,
         max(reference_n) as reference_n,
         max(case when bin_kind = 'null' then current_count end) as current_null_count,
-        sum(psi_contribution) as psi
+        sum(psi_contribution) as psi,
+        {{ psi_design_effect('current_count_variance', 'current_count', 'n_bins') }} as design_effect
     from bins
     group by batch_id, feature_name
 
@@ -117,8 +121,9 @@ measured as (
             when batches.n_claims > 0 and per_feature.n_bins is not null
                 then {{ psi_critical_value(
                     'per_feature.reference_n', 'batches.n_claims', 'per_feature.n_bins',
-                    'thresholds.psi_significance_quantile') }}
+                    'thresholds.psi_significance_quantile', 'per_feature.design_effect') }}
         end as critical_value,
+        case when batches.n_claims > 0 then per_feature.design_effect end as design_effect,
         thresholds.psi_warn,
         thresholds.psi_error,
         top_bins.bin_index as top_bin_index,
@@ -156,6 +161,7 @@ select
     current_null_share,
     psi,
     critical_value,
+    design_effect,
     {{ psi_status('psi', 'critical_value', 'current_n', 'n_bins', 'psi_warn', 'psi_error') }} as status,
     top_bin_index,
     top_bin_kind,

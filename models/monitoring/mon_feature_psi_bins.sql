@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='batch_id',
         incremental_strategy=incremental_strategy(),
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 {#
@@ -16,6 +16,12 @@
 
     Shares are smoothed the same way on both sides, p = (n + 0.5) / (N + 0.5 K), so empty
     bins stay finite; contribution = (q - p) * ln(q / p).
+    current_count_variance: the cluster-robust variance of the bin's batch count, the batch's
+    claims clustered by rendering provider (a provider-level input takes one value for all
+    of a provider's claims of a day): C / (C - 1) * sum_c (m_ck - q_k m_c)^2 over the C
+    providers of the batch, m_ck their claims in the bin, m_c their claims, q_k = m_k / M the
+    bin's raw share; null with fewer than 2 providers. mon_feature_psi turns it into the PSI's
+    design effect.
 #}
 {%- set features = monitored_features() %}
 {#- Range bins per feature the SQL reads (the score has 20; deciles at most 10). #}
@@ -39,6 +45,10 @@ scored as (
             claims.{{ feature.name }},
         {%- endfor %}
         batches.batch_key,
+        -- the clusters: the batch's providers (a missing one is a cluster of its own)
+        {{ dbt.concat([
+            "cast(batches.batch_key as " ~ dbt.type_string() ~ ")", "'|'",
+            "coalesce(cast(claims.rendering_npi as " ~ dbt.type_string() ~ "), '')"]) }} as cluster_key,
         batches.model_version,
         scores.fraud_probability
     from {{ ref('fraud_scores') }} as scores
@@ -71,19 +81,59 @@ profile as (
 -- The linter's duckdb dialect cannot parse the macro's GROUP BY GROUPING SETS (DuckDB and
 -- Spark can): parse errors are off for this CTE alone.
 -- noqa: disable=PRS
-current_counts as (
+cluster_counts as (
 
     {{ feature_bin_counts(
         values='scored',
         bins='profile',
-        key='batch_key',
+        key='cluster_key',
         features=features,
         score_columns=['fraud_probability'],
         max_range_bins=max_range_bins,
     ) }}
 
 ),
+
 -- noqa: enable=PRS
+
+clusters as (
+
+    select
+        cluster_key,
+        batch_key,
+        count(*) as cluster_n
+    from scored
+    group by cluster_key, batch_key
+
+),
+
+cluster_totals as (
+
+    select
+        batch_key,
+        count(*) as n_clusters,
+        sum(cast(cluster_n as double) * cluster_n) as sum_cluster_n_squared
+    from clusters
+    group by batch_key
+
+),
+
+-- per batch, feature and bin: the count, and the sums the count's variance needs
+current_counts as (
+
+    select
+        clusters.batch_key,
+        cluster_counts.feature_name,
+        cluster_counts.bin_index,
+        cast(sum(cluster_counts.n_values) as bigint) as n_values,
+        sum(cast(cluster_counts.n_values as double) * cluster_counts.n_values) as sum_squares,
+        sum(cast(cluster_counts.n_values as double) * clusters.cluster_n) as sum_cross
+    from cluster_counts
+    inner join clusters
+        on cluster_counts.cluster_key = clusters.cluster_key
+    group by clusters.batch_key, cluster_counts.feature_name, cluster_counts.bin_index
+
+),
 
 bins as (
 
@@ -104,7 +154,17 @@ bins as (
         ) as bigint) as reference_n,
         batches.n_claims as current_n,
         coalesce(current_counts.n_values, 0) as current_count,
-        count(*) over (partition by batches.batch_id, profile.feature_name) as n_bins
+        count(*) over (partition by batches.batch_id, profile.feature_name) as n_bins,
+        case
+            when cluster_totals.n_clusters > 1
+                then cluster_totals.n_clusters / (cluster_totals.n_clusters - 1.0) * (
+                        coalesce(current_counts.sum_squares, 0)
+                        - 2 * coalesce(current_counts.n_values, 0) / cast(batches.n_claims as double)
+                        * coalesce(current_counts.sum_cross, 0)
+                        + power(coalesce(current_counts.n_values, 0) / cast(batches.n_claims as double), 2)
+                        * cluster_totals.sum_cluster_n_squared
+                    )
+        end as current_count_variance
     from batches
     inner join profile
         on batches.model_version = profile.model_version
@@ -113,6 +173,8 @@ bins as (
             batches.batch_key = current_counts.batch_key
             and profile.feature_name = current_counts.feature_name
             and profile.bin_index = current_counts.bin_index
+    left join cluster_totals
+        on batches.batch_key = cluster_totals.batch_key
     where profile.feature_name in (
             {%- for feature in features %}{{ sql_literal(feature.name) }},
             {% endfor -%}
@@ -149,6 +211,7 @@ select
     n_bins,
     reference_share,
     current_share,
+    current_count_variance,
     case
         when current_n > 0
             then {{ psi_contribution('current_share', 'reference_share') }}

@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='batch_id',
         incremental_strategy=incremental_strategy(),
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 {#
@@ -18,7 +18,7 @@
       101-point quantile grid (u_i, v_i): max over i of |F(v_i) - u_i| and |F(v_i-) - u_i|,
       F(v) the batch's share of scores <= v and F(v-) its share < v.
     - score_psi: the PSI of fraud_probability (mon_feature_psi_bins), same critical value
-      and verdict as mon_feature_psi.
+      and verdict as mon_feature_psi (its design effect: score_psi_design_effect).
     - status: no_data, missing_reference, error (score PSI error), warn (score PSI warn, or a
       flag rate significantly off the budget and at least flag_rate_max_ratio times above or
       below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
@@ -145,7 +145,8 @@ score_psi as (
         batch_id,
         max(n_bins) as n_bins,
         max(reference_n) as reference_n,
-        sum(psi_contribution) as psi
+        sum(psi_contribution) as psi,
+        {{ psi_design_effect('current_count_variance', 'current_count', 'n_bins') }} as design_effect
     from {{ ref('mon_feature_psi_bins') }}
     where
         feature_name = 'fraud_probability'
@@ -193,8 +194,9 @@ measured as (
             when batches.n_claims > 0 and score_psi.n_bins is not null
                 then {{ psi_critical_value(
                     'score_psi.reference_n', 'batches.n_claims', 'score_psi.n_bins',
-                    'thresholds.psi_significance_quantile') }}
+                    'thresholds.psi_significance_quantile', 'score_psi.design_effect') }}
         end as score_psi_critical_value,
+        case when batches.n_claims > 0 then score_psi.design_effect end as score_psi_design_effect,
         score_psi.n_bins as score_psi_bins,
         (grid_count.n_grid_points is not null) as has_reference_grid,
         thresholds.psi_warn,
@@ -253,6 +255,7 @@ select
     ks_statistic,
     score_psi,
     score_psi_critical_value,
+    score_psi_design_effect,
     score_psi_status,
     case
         when n = 0 then 'no_data'

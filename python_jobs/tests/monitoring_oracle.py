@@ -419,8 +419,12 @@ def wilson_hilferty_quantile(q: float, df: int) -> float:
     return df * (1 - 2 / (9 * df) + z * np.sqrt(2 / (9 * df))) ** 3
 
 
-def psi_bins(values: pd.Series, profile_rows: pd.DataFrame) -> pd.DataFrame:
-    """Counts, smoothed shares and PSI contribution per bin of one feature."""
+def psi_bins(
+    values: pd.Series, profile_rows: pd.DataFrame, clusters: pd.Series | None = None
+) -> pd.DataFrame:
+    """Counts, smoothed shares and PSI contribution per bin of one feature; with ``clusters``
+    (one label per value: the rendering provider) also each count's cluster-robust variance,
+    ``C / (C - 1) * sum_c (m_ck - q_k m_c) ** 2`` (NaN with fewer than 2 clusters)."""
     rows = profile_rows.sort_values("bin_index").reset_index(drop=True)
     assigned = bin_values(values, rows)
     k = len(rows)
@@ -429,6 +433,16 @@ def psi_bins(values: pd.Series, profile_rows: pd.DataFrame) -> pd.DataFrame:
     n, m = reference.sum(), float(len(values))
     p = (reference + 0.5) / (n + 0.5 * k)
     q = (counts + 0.5) / (m + 0.5 * k)
+    variance = np.full(k, np.nan)
+    if clusters is not None:
+        labels = clusters.astype(object).where(clusters.notna(), "").map(str).to_numpy()
+        table = pd.crosstab(labels, assigned).reindex(columns=rows["bin_index"], fill_value=0)
+        c = len(table)
+        if c >= 2:
+            per_cluster = table.to_numpy(dtype=float)  # m_ck
+            sizes = per_cluster.sum(axis=1, keepdims=True)  # m_c
+            raw = counts / m  # q_k, unsmoothed
+            variance = c / (c - 1) * ((per_cluster - raw * sizes) ** 2).sum(axis=0)
     return pd.DataFrame(
         {
             "bin_index": rows["bin_index"].to_numpy(),
@@ -436,16 +450,28 @@ def psi_bins(values: pd.Series, profile_rows: pd.DataFrame) -> pd.DataFrame:
             "reference_share": p,
             "current_share": q,
             "psi_contribution": (q - p) * np.log(q / p),
+            "current_count_variance": variance,
             "reference_n": int(n),
             "n_bins": k,
         }
     )
 
 
+def psi_design_effect(bins: pd.DataFrame) -> float:
+    """max(1, sum over bins holding claims of V_k / m_k, over K - 1); 1 without variances."""
+    held = bins[bins["current_count"] > 0]
+    if held["current_count_variance"].isna().all():
+        return 1.0
+    k = int(bins["n_bins"].iloc[0])
+    total = float((held["current_count_variance"] / held["current_count"]).sum())
+    return max(1.0, total / (k - 1))
+
+
 def psi_verdict(bins: pd.DataFrame, m: int, warn: float, error: float, quantile: float) -> dict:
     psi = float(bins["psi_contribution"].sum())
     n, k = int(bins["reference_n"].iloc[0]), int(bins["n_bins"].iloc[0])
-    critical = (1 / n + 1 / m) * wilson_hilferty_quantile(quantile, k - 1)
+    design_effect = psi_design_effect(bins)
+    critical = (1 / n + design_effect / m) * wilson_hilferty_quantile(quantile, k - 1)
     if psi >= error and psi >= critical:
         status = "error"
     elif psi >= warn and psi >= critical:
@@ -458,6 +484,7 @@ def psi_verdict(bins: pd.DataFrame, m: int, warn: float, error: float, quantile:
     return {
         "psi": psi,
         "critical_value": critical,
+        "design_effect": design_effect,
         "status": status,
         "top_bin_index": int(top["bin_index"]),
     }

@@ -163,12 +163,13 @@ def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
     bins = _table(project, "mon_feature_psi_bins")
     psi = _table(project, "mon_feature_psi").set_index(["batch_id", "feature_name"])
     features = [*monitored["spec"].inputs, "fraud_probability"]
-    checked = 0
+    checked, design_effects = 0, []
     for batch in BATCHES:
         for feature in features:
             rows = profile[profile["feature_name"] == feature]
             values = _batch_values(monitored, batch, feature)
-            expected = psi_bins(values, rows)
+            providers = _batch_values(monitored, batch, "rendering_npi")
+            expected = psi_bins(values, rows, providers)
             actual = bins[(bins["batch_id"] == batch) & (bins["feature_name"] == feature)]
             actual = actual.sort_values("bin_index").reset_index(drop=True)
             assert actual["bin_index"].tolist() == expected["bin_index"].tolist()
@@ -178,16 +179,24 @@ def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
             for column in ("reference_share", "current_share", "psi_contribution"):
                 diff = np.abs(actual[column].to_numpy() - expected[column].to_numpy())
                 assert diff.max() <= TOLERANCE, f"{batch} {feature} {column}: {diff.max()}"
+            # a variance of counts in the hundreds: relative 1e-9
+            variance = expected["current_count_variance"].to_numpy()
+            diff = np.abs(actual["current_count_variance"].to_numpy() - variance)
+            assert (diff <= TOLERANCE * np.maximum(1.0, variance)).all(), f"{batch} {feature}"
             verdict = psi_verdict(
                 expected, len(values), T["psi_warn"], T["psi_error"], T["psi_significance_quantile"]
             )
             row = psi.loc[(batch, feature)]
             _close(row["psi"], verdict["psi"], f"psi {batch} {feature}")
             _close(row["critical_value"], verdict["critical_value"], f"c {batch} {feature}")
+            _close(row["design_effect"], verdict["design_effect"], f"d {batch} {feature}")
+            design_effects.append(verdict["design_effect"])
             assert row["status"] == verdict["status"], f"{batch} {feature}"
             assert row["top_bin_index"] == verdict["top_bin_index"], f"{batch} {feature}"
             checked += 1
     assert checked == len(BATCHES) * len(features)
+    # the fixture's providers take turns, so clustering is mild; some batches still exceed 1
+    assert max(design_effects) > 1.0
 
 
 def test_drift_and_bad_input_statuses(monitored: dict) -> None:
