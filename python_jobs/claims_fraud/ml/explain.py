@@ -106,7 +106,7 @@ def explain_batch(
     batch id or the batches of one scoring run), each explained by the classifier version
     that scored it (loaded once per version)."""
     wanted = [batch_ids] if isinstance(batch_ids, str) else list(batch_ids)
-    named = ", ".join(wanted[:3]) + (" ..." if len(wanted) > 3 else "")
+    named = params.describe_batches(wanted)
     batch = scores.loc[scores["batch_id"].isin(wanted) & scores["is_flagged"].astype(bool)]
     if batch.empty:
         log.info("batch %s has no flagged claim: no explanations", named)

@@ -234,7 +234,7 @@ def shadow_scores_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.Dat
 
     meta = dict(meta or {})
     batches = params.scoring_batches_from_meta(meta)
-    batch_id = ", ".join(b.batch_id for b in batches[:3]) + (" ..." if len(batches) > 3 else "")
+    batch_id = params.describe_batches([b.batch_id for b in batches])
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     client = settings.activate()
     challenger = version_by_alias(client, settings.classifier_name, CHALLENGER)

@@ -147,6 +147,11 @@ def scoring_batches_from_meta(meta: Mapping[str, Any]) -> list[ScoringBatch]:
     )
 
 
+def describe_batches(batch_ids: list[str]) -> str:
+    """The first three batch ids of a plan, for a log line ("a, b, c ...")."""
+    return ", ".join(batch_ids[:3]) + (" ..." if len(batch_ids) > 3 else "")
+
+
 def non_negative_integer(value: object, name: str = "value") -> int:
     """A whole number >= 0; text of 1 to 9 digits too (dbt renders YAML meta and environment
     values to text: "7" is 7), as the Jinja rule non_negative_integer."""
