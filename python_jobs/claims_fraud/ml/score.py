@@ -129,7 +129,10 @@ def score_planned_batches(
 
 
 def _text(bound: datetime | None) -> str | None:
-    return None if bound is None else bound.isoformat(sep=" ")
+    """A window bound as the log names it: the date alone at midnight (as the vars say it)."""
+    if bound is None:
+        return None
+    return f"{bound:%Y-%m-%d}" if bound.time() == datetime.min.time() else bound.isoformat(sep=" ")
 
 
 def score_batch(
