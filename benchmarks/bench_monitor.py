@@ -136,7 +136,8 @@ def _claim_ids(n: int) -> pd.Series:
 
 
 def feature_frame(spec: FeatureSpec, n: int, seed: int, drift: float = 0.0) -> pd.DataFrame:
-    """fct_claim_features-like frame: claim_id, every model input, the protected attributes."""
+    """fct_claim_features-like frame: claim_id, every model input, the protected attributes,
+    the rendering provider."""
     rng = np.random.default_rng(seed)
     types = _yaml_types()
     frame: dict[str, object] = {"claim_id": _claim_ids(n)}
@@ -154,6 +155,8 @@ def feature_frame(spec: FeatureSpec, n: int, seed: int, drift: float = 0.0) -> p
     frame["gender"] = rng.choice(["female", "male", None], n, p=[0.5, 0.49, 0.01])
     frame["age_group"] = rng.choice(["18-34", "35-49", "50-64", "65+"], n)
     frame["member_region"] = rng.choice(["Midwest", "Northeast", "South", "West"], n)
+    # the rendering providers monitoring clusters by: ~250 claims each, as the demo data has
+    frame["rendering_npi"] = rng.integers(0, max(2, n // 250), n).astype(str)
     return pd.DataFrame(frame)
 
 
@@ -174,6 +177,9 @@ def scores_frame(claim_ids: pd.Series, batch: str, seed: int) -> pd.DataFrame:
             "scored_at": pd.Timestamp.now().floor("s"),
             "run_id": run_id,
             "anomaly_model_version": "1",
+            # the batch's ingest window, as scoring writes it (unbounded here)
+            "window_start": pd.Series(pd.NaT, index=range(len(claim_ids)), dtype="datetime64[us]"),
+            "window_end": pd.Series(pd.NaT, index=range(len(claim_ids)), dtype="datetime64[us]"),
         }
     )
 

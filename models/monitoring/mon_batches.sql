@@ -6,6 +6,17 @@
     silently missing.
 #}
 {%- set planned = scoring_batches() %}
+{%- if execute %}
+    {%- set scores = load_relation(ref('fraud_scores')) %}
+    {%- set columns = adapter.get_columns_in_relation(scores) if scores else [] %}
+    {%- set names = columns | map(attribute='name') | map('lower') | list %}
+    {%- if scores and not ('window_start' in names and 'window_end' in names) %}
+        {{ exceptions.raise_compiler_error(
+            "fraud_scores (" ~ scores ~ ") has no window_start / window_end columns: it was written "
+            ~ "before scoring batches carried their ingest window. Run the score step once "
+            ~ "(make score, or dbt build --selector score), which adds them, then monitor again.") }}
+    {%- endif %}
+{%- endif %}
 
 with
 
