@@ -1,13 +1,20 @@
 {#
     One row per rendering provider (NPI) and claim start date on which the provider has claims:
-    the provider's billing pattern as it stood before that day, compared with its specialty's.
-    Point in time: every count uses only lines of claims that started on an earlier day, so a
-    claim's provider features do not know the provider's later claims (fct_claim_features joins
-    on the claim's rendering NPI and start date). High-level E/M means em_level 4 or 5.
+    the provider's recent billing pattern, compared with its specialty's. Point in time and
+    trailing: every count uses only lines of claims that started in the var
+    provider_history_days (180) days before that day, so a claim's provider features do not
+    know the provider's later claims (fct_claim_features joins on the claim's rendering NPI and
+    start date), and they describe the provider as it bills now, not averaged over all its
+    history (shares over all history narrow as history grows, so they drift against any fixed
+    monitoring reference). High-level E/M means em_level 4 or 5.
     Shares need evidence: they are null until the provider has var provider_min_history (20)
     earlier E/M lines (E/M shares) or lines (modifier share), and the specialty's until it has
     as many E/M lines, pooled over its providers.
 #}
+{%- set history_days = checked_var('provider_history_days') | int %}
+{%- if history_days < 1 %}
+    {{ exceptions.raise_compiler_error("var provider_history_days must be at least 1 (days of history), got " ~ history_days) }}
+{%- endif %}
 
 with
 
@@ -22,6 +29,7 @@ provider_days as (
     select
         rendering_npi,
         claim_start_date as as_of_date,
+        {{ day_number('claim_start_date') }} as day_number,
         min(rendering_specialty) as rendering_specialty,
         min(rendering_practice_state) as rendering_practice_state,
         count(distinct claim_id) as day_claim_count,
@@ -31,7 +39,7 @@ provider_days as (
         sum(case when has_modifier_59_or_25 then 1 else 0 end) as day_modifier_59_25_line_count
 
     from valid_lines
-    group by rendering_npi, claim_start_date
+    group by rendering_npi, claim_start_date, {{ day_number('claim_start_date') }}
 
 ),
 
@@ -53,8 +61,8 @@ provider_prior as (
     from provider_days
     window provider_before as (
         partition by rendering_npi
-        order by as_of_date
-        rows between unbounded preceding and 1 preceding
+        order by day_number
+        range between {{ history_days }} preceding and 1 preceding
     )
 
 ),
@@ -64,11 +72,12 @@ specialty_days as (
     select
         rendering_specialty,
         as_of_date,
+        day_number,
         sum(day_em_line_count) as day_em_line_count,
         sum(day_high_em_line_count) as day_high_em_line_count
 
     from provider_days
-    group by rendering_specialty, as_of_date
+    group by rendering_specialty, as_of_date, day_number
 
 ),
 
@@ -84,8 +93,8 @@ specialty_prior as (
     from specialty_days
     window specialty_before as (
         partition by rendering_specialty
-        order by as_of_date
-        rows between unbounded preceding and 1 preceding
+        order by day_number
+        range between {{ history_days }} preceding and 1 preceding
     )
 
 ),
