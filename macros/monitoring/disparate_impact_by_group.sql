@@ -26,8 +26,9 @@
       Katz's variance below.
     - two-proportion z-test, z = (p1 - p2) / se with se^2 the larger of the pooled variance
       p (1 - p) (1 / n1 + 1 / n2), p = (x1 + x2) / (n1 + n2), and V_diff (a design effect below
-      1 is not credited); two-sided p-value, Bonferroni over the attribute's non-reference
-      groups, is_significant when p_adjusted < alpha
+      1 is not credited); two-sided p-value, Bonferroni over the key's comparisons (every
+      non-reference group of every attribute: one family per batch, so a batch's false alarm
+      rate is alpha, not alpha per attribute), is_significant when p_adjusted < alpha
     - 95% CI of the ratio: exp(ln DI -/+ 1.96 se_log) (null when x1 or x2 is 0), se_log^2 the
       larger of Katz's (1 - p1) / x1' + (1 - p2) / x2' and V_log
     - the band test: is the DI significantly outside the band, not merely different from 1?
@@ -119,8 +120,7 @@
             row_number() over (
                 partition by {{ key }}, attribute_name
                 order by n desc, group_name asc
-            ) as size_rank,
-            count(*) over (partition by {{ key }}, attribute_name) as n_groups
+            ) as size_rank
         from di_group_counts
 
     ),
@@ -152,9 +152,6 @@
             di_reference_choice.reference_group_source,
             cast(coalesce(reference_counts.n, 0) as bigint) as n2,
             cast(coalesce(reference_counts.flagged, 0) as bigint) as x2,
-            -- Bonferroni: the attribute's groups other than the reference
-            di_ranked.n_groups - case when reference_counts.n is null then 0 else 1 end
-                as n_comparisons,
             (di_ranked.group_name = di_reference_choice.reference_group) as is_reference_group
         from di_ranked
         inner join di_reference_choice
@@ -178,7 +175,11 @@
             cast(x1 + x2 as double) / (n1 + n2) as pooled,
             -- the counts the band test uses: a zero count taken as 0.5
             greatest(cast(x1 as double), 0.5) as x1_or_half,
-            greatest(cast(x2 as double), 0.5) as x2_or_half
+            greatest(cast(x2 as double), 0.5) as x2_or_half,
+            -- Bonferroni over the key's comparisons: every group of every attribute other
+            -- than its reference (a reference group without claims compares with nothing)
+            sum(case when is_reference_group and n2 > 0 then 0 else 1 end) over (partition by {{ key }})
+                as n_comparisons
         from di_paired
 
     ),

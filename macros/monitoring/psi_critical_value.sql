@@ -24,3 +24,14 @@
         1.0
     ))
 {%- endmacro %}
+
+{#
+    The quantile of one PSI test when a batch's PSIs are a family of n_tests tests (every
+    model input and the score: the number of features mon_feature_psi_bins profiles for the
+    batch), Bonferroni: 1 - (1 - q) / n_tests. With 22 inputs and the score tested at q =
+    0.99 each, one batch in five would raise a false alarm somewhere; so corrected, one in a
+    hundred.
+#}
+{% macro psi_family_quantile(quantile, n_tests) -%}
+    (1 - (1 - {{ quantile }}) / cast({{ n_tests }} as double))
+{%- endmacro %}

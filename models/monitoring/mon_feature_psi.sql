@@ -12,8 +12,10 @@
     batch, its critical value, the verdict and the bin that contributed most.
 
     PSI = sum over bins of (q - p) * ln(q / p) (mon_feature_psi_bins). Critical value
-    c = (1/N + D/M) * chi2_q(K - 1), q = psi_significance_quantile (Wilson-Hilferty), D the
-    batch's design effect for the input (psi_design_effect: claims clustered by provider).
+    c = (1/N + D/M) * chi2_q'(K - 1) (Wilson-Hilferty), D the batch's design effect for the
+    input (psi_design_effect: claims clustered by provider), q' = 1 - (1 - q) / T
+    (psi_family_quantile: Bonferroni over the T PSIs of the batch, every profiled input and
+    the score), q = psi_significance_quantile.
     Status:
     error if PSI >= psi_error and >= c; warn if PSI >= psi_warn and >= c;
     insufficient_evidence if PSI >= psi_warn but < c; ok otherwise; no_data for a batch
@@ -93,6 +95,17 @@ per_feature as (
 
 ),
 
+-- the batch's PSIs are one family of tests (psi_family_quantile)
+families as (
+
+    select
+        batch_id,
+        count(*) as n_psi_tests
+    from per_feature
+    group by batch_id
+
+),
+
 top_bins as (
 
     select *
@@ -121,7 +134,8 @@ measured as (
             when batches.n_claims > 0 and per_feature.n_bins is not null
                 then {{ psi_critical_value(
                     'per_feature.reference_n', 'batches.n_claims', 'per_feature.n_bins',
-                    'thresholds.psi_significance_quantile', 'per_feature.design_effect') }}
+                    psi_family_quantile('thresholds.psi_significance_quantile', 'families.n_psi_tests'),
+                    'per_feature.design_effect') }}
         end as critical_value,
         case when batches.n_claims > 0 then per_feature.design_effect end as design_effect,
         thresholds.psi_warn,
@@ -146,6 +160,8 @@ measured as (
             batches.batch_id = top_bins.batch_id
             and monitored.feature_name = top_bins.feature_name
             and batches.n_claims > 0
+    left join families
+        on batches.batch_id = families.batch_id
 
 )
 

@@ -18,7 +18,8 @@
       101-point quantile grid (u_i, v_i): max over i of |F(v_i) - u_i| and |F(v_i-) - u_i|,
       F(v) the batch's share of scores <= v and F(v-) its share < v.
     - score_psi: the PSI of fraud_probability (mon_feature_psi_bins), same critical value
-      and verdict as mon_feature_psi (its design effect: score_psi_design_effect).
+      (Bonferroni over the batch's PSIs included) and verdict as mon_feature_psi (its design
+      effect: score_psi_design_effect).
     - status: no_data, missing_reference, error (score PSI error), warn (score PSI warn, or a
       flag rate significantly off the budget and at least flag_rate_max_ratio times above or
       below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
@@ -139,6 +140,18 @@ ks as (
 
 ),
 
+-- the batch's PSIs are one family of tests (psi_family_quantile), as in mon_feature_psi
+families as (
+
+    select
+        batch_id,
+        count(distinct feature_name) as n_psi_tests
+    from {{ ref('mon_feature_psi_bins') }}
+    where batch_id in (select batches.batch_id from batches)
+    group by batch_id
+
+),
+
 score_psi as (
 
     select
@@ -194,7 +207,8 @@ measured as (
             when batches.n_claims > 0 and score_psi.n_bins is not null
                 then {{ psi_critical_value(
                     'score_psi.reference_n', 'batches.n_claims', 'score_psi.n_bins',
-                    'thresholds.psi_significance_quantile', 'score_psi.design_effect') }}
+                    psi_family_quantile('thresholds.psi_significance_quantile', 'families.n_psi_tests'),
+                    'score_psi.design_effect') }}
         end as score_psi_critical_value,
         case when batches.n_claims > 0 then score_psi.design_effect end as score_psi_design_effect,
         score_psi.n_bins as score_psi_bins,
@@ -211,6 +225,8 @@ measured as (
         on batches.batch_id = ks.batch_id
     left join score_psi
         on batches.batch_id = score_psi.batch_id
+    left join families
+        on batches.batch_id = families.batch_id
     left join grid_count
         on batches.batch_id = grid_count.batch_id
 

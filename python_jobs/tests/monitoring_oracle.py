@@ -22,7 +22,8 @@ reference group r (n2, x2):
   ``se = sqrt(p * (1 - p) * (1 / n1 + 1 / n2))``, ``z = (p1 - p2) / se``,
   ``p_value = 2 * (1 - Phi(|z|)) = erfc(|z| / sqrt(2))``; z and p_value are NaN when se = 0
   (p = 0 or 1: nobody or everybody flagged in both groups)
-- Bonferroni: ``p_adjusted = min(1, p_value * m)``, m = number of non-reference groups;
+- Bonferroni: ``p_adjusted = min(1, p_value * m)``, m = number of non-reference groups (the
+  SQL's family is the batch: every attribute's, passed as ``comparisons``);
   ``is_significant = p_adjusted < alpha`` (False when p_adjusted is NaN)
 - 95% CI of the ratio (Katz log method, 1.96 whatever alpha is):
   ``exp(ln(DI) -/+ 1.96 * sqrt((1 - p1) / x1 + (1 - p2) / x2))``, NaN when x1 or x2 is 0
@@ -303,10 +304,12 @@ def disparate_impact(
     band: tuple[float, float] = (0.80, 1.25),
     min_expected: float = 5,
     clusters: pd.Series | None = None,
+    comparisons: int | None = None,
 ) -> pd.DataFrame:
     """One row per group (reference included, groups in alphabetical order) with the columns
     of ``COLUMNS``; formulas and statuses in the module docstring (``clusters``: the
-    cluster-robust tests, the SQL's)."""
+    cluster-robust tests, the SQL's; ``comparisons``: the Bonferroni family's size m when it
+    spans more than this attribute, as the SQL's does: every attribute of the batch)."""
     mask = np.asarray(flagged)
     if mask.shape != (len(groups),):
         raise ValueError(f"flagged has shape {mask.shape}, expected ({len(groups)},)")
@@ -334,7 +337,7 @@ def disparate_impact(
         )
     n2, x2 = int(counts.at[reference_group, "n"]), int(counts.at[reference_group, "flagged"])
     p2 = x2 / n2
-    m = len(counts) - 1
+    m = len(counts) - 1 if comparisons is None else comparisons
     rows: list[dict[str, Any]] = []
     for group, (n1, x1) in counts[["n", "flagged"]].iterrows():
         n1, x1 = int(n1), int(x1)
