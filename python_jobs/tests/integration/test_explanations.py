@@ -83,10 +83,16 @@ def test_reasons_are_worded_from_the_templates(trained_project: DbtProject) -> N
     assert not explained["reason"].str.contains("{value}", regex=False).any()
     worded = explained.merge(templates, on="feature_name")
     expected = [
-        template.replace("{value}", value)
-        for template, value in zip(worded["reason_template"], worded["feature_value"], strict=True)
+        f"{feature} is missing (too little history to compute it)"
+        if value == "missing"
+        else template.replace("{value}", value)
+        for feature, template, value in zip(
+            worded["feature_name"], worded["reason_template"], worded["feature_value"], strict=True
+        )
     ]
     assert list(worded["reason"]) == expected
+    # no sentence reads a missing value as a number ("missing of the provider's ...")
+    assert not explained["reason"].str.contains("missing of|missing USD", regex=True).any()
 
 
 def test_the_queue_ranks_the_flagged_claims_by_expected_recoverable_amount(
