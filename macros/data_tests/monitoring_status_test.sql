@@ -8,8 +8,8 @@
         error_if="> 0 and " ~ error_rows ~ " > 0",
     ) }}
 
-    {%- if batches not in ('latest', 'all') -%}
-        {{ exceptions.raise_compiler_error("monitoring status test on " ~ model ~ ": batches must be 'latest' or 'all', got " ~ batches) }}
+    {%- if batches not in ('latest', 'all', 'champion') -%}
+        {{ exceptions.raise_compiler_error("monitoring status test on " ~ model ~ ": batches must be 'latest', 'all' or 'champion', got " ~ batches) }}
     {%- endif %}
 
     select
@@ -23,6 +23,11 @@
         monitored.{{ column_name }} in ('{{ (warn_statuses + error_statuses) | join("', '") }}')
         {%- if batches == 'latest' %}
         and monitored.scored_at = (select max(latest.scored_at) from {{ model }} as latest)
+        {%- elif batches == 'champion' %}
+        and monitored.model_version = (
+            select max(latest.model_version) from {{ model }} as latest
+            where latest.scored_at = (select max(newest.scored_at) from {{ model }} as newest)
+        )
         {%- endif %}
 
 {% endmacro %}

@@ -29,7 +29,10 @@ from harness import (
 DBT_FIXTURES = {"raw_dataset", "manifest", "built_project", "trained_project", "copy_raw"}
 DBT_FIXTURES |= {"monitoring_build", "spark_target"}  # --target
 # Modules whose tests are all in an xdist_group (checked by the hook below).
-GROUPED_MODULES = ("integration/test_monitoring_build.py",)
+GROUPED_MODULES = (
+    "integration/test_monitoring_build.py",
+    "integration/test_performance_monitoring.py",
+)
 
 
 # tryfirst: pytest-xdist's worker reads the xdist_group marks in its own hook of this name

@@ -36,6 +36,8 @@ INPUTS = {
     "ml_reference_bins": "ml",
     "ml_reference_scores": "ml",
     "ml_reference_score_quantiles": "ml",
+    "ml_validation_scores": "ml",
+    "stg_claims__siu_investigation": "staging",
 }
 MONITORING_TABLES = (
     "mon_batches",
@@ -44,6 +46,8 @@ MONITORING_TABLES = (
     "mon_feature_psi",
     "mon_feature_psi_bins",
     "mon_score_distribution",
+    "mon_calibration",
+    "mon_model_performance",
 )
 # Tests whose failure is a verdict on the data (drift, disparate impact, volume), not a bug:
 # on these inputs they warn or fail by design, identically on every target.
@@ -52,6 +56,7 @@ STATUS_TESTS = (
     "disparate_impact_within",
     "score_distribution_stable",
     "volume_stable",
+    "performance_within",
 )
 OK_STATUSES = {"success", "pass", "warn", "no-op"}  # no-op: the exposures
 
@@ -96,6 +101,7 @@ def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
     reference_score = rng.beta(2, 8, len(reference))
     bins = reference_bins(reference, spec, reference_score)
     grid = score_quantile_grid(reference_score)
+    flag_threshold = np.quantile(reference_score, 0.95)
     reference.insert(0, "claim_id", [f"ref-{j}" for j in range(len(reference))])
     # the training window's inputs as training logged them, beside its scores
     reference_scores = reference.assign(fraud_probability=reference_score)
@@ -113,7 +119,8 @@ def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
         frame.insert(0, "claim_id", [f"{batch}-{j}" for j in range(n)])
         probability = rng.beta(2, 8 - 4 * (batch == DRIFTED), n)
         region_boost = np.where(frame["member_region"] == "West", 0.3, 0.0) * (batch == "b5")
-        flagged = rng.random(n) < np.clip(0.05 + region_boost, 0, 1)
+        # flagged as scoring flags (the reference's top 5% of scores), and in b5 West more
+        flagged = (probability >= flag_threshold) | (rng.random(n) < region_boost)
         scores.append(
             pd.DataFrame(
                 {
@@ -132,13 +139,69 @@ def monitoring_inputs(seed: int = 2026) -> dict[str, pd.DataFrame]:
             )
         )
         features.append(frame)
+    features_frame = pd.concat(features, ignore_index=True)
+    scores_frame = pd.concat(scores, ignore_index=True)
+    # each claim ingested when its batch's window closes: the monitoring date (as_of) is the
+    # last batch's window end
+    features_frame["ingested_at"] = scores_frame["window_end"].to_numpy()
+    validation, investigations = _outcomes(scores_frame, np.random.default_rng(seed + 1))
     return {
-        "fct_claim_features": pd.concat(features, ignore_index=True),
-        "fraud_scores": pd.concat(scores, ignore_index=True),
+        "fct_claim_features": features_frame,
+        "fraud_scores": scores_frame,
         "ml_reference_bins": bins,
         "ml_reference_scores": reference_scores,
         "ml_reference_score_quantiles": grid,
+        "ml_validation_scores": validation,
+        "stg_claims__siu_investigation": investigations,
     }
+
+
+def _outcomes(scores: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The champion's validation window (ml_validation_scores) and SIU outcomes of its claims
+    and of the batches' (drawn with a generator of their own, so the draws above stay what
+    they were). Fraud follows the score, except in the DRIFTED batch, where a third as much:
+    its realized precision falls. The SIU investigates flagged claims more often; outcomes
+    close 0-20 days after the batch's window, so the last batches are partly unlabelled on the
+    monitoring date; some are inconclusive, and validation scores tie (3 decimals)."""
+    n = 3000
+    # scored as the batches are (the reference's distribution), rounded: ties on the edges
+    probability = np.round(rng.beta(2, 8, n), 3)
+    validation = pd.DataFrame(
+        {
+            "model_name": "claims_fraud_classifier",
+            "model_version": "1",
+            "run_id": "run-1",
+            "claim_id": [f"val-{j}" for j in range(n)],
+            "fraud_probability": probability,
+            "is_flagged": probability >= np.quantile(probability, 0.95),
+        }
+    )
+    claims = pd.concat(
+        [
+            validation.assign(closes=datetime(2026, 2, 1), fraud_rate=probability),
+            scores.assign(
+                closes=scores["window_end"],
+                fraud_rate=scores["fraud_probability"]
+                * np.where(scores["batch_id"] == DRIFTED, 0.3, 1.0),
+            ),
+        ],
+        ignore_index=True,
+    )
+    investigated = rng.random(len(claims)) < np.where(claims["is_flagged"], 0.8, 0.2)
+    claims = claims[investigated].reset_index(drop=True)
+    outcome = np.where(
+        rng.random(len(claims)) < claims["fraud_rate"], "confirmed_fraud", "no_fraud"
+    )
+    outcome[rng.random(len(claims)) < 0.05] = "inconclusive"
+    closed = claims["closes"] + pd.to_timedelta(rng.integers(0, 21, len(claims)), unit="D")
+    investigations = pd.DataFrame(
+        {
+            "claim_id": claims["claim_id"].astype(str),
+            "investigation_closed_date": closed.dt.date,
+            "outcome": outcome,
+        }
+    )
+    return validation, investigations
 
 
 @dataclass(frozen=True)
@@ -174,7 +237,18 @@ def build_monitoring(project: Project, seed: int = 2026) -> MonitoringBuild:
     inputs = monitoring_inputs(seed)
     write_tables(project, {(INPUTS[name], name): frame for name, frame in inputs.items()})
     variables = ["--vars", f"{{scoring_batch_id: {EMPTY_BATCH}}}"]
-    project.dbt("build", "--select", "ml_reference_profile", *variables, unit_tests=True)
+    # the calibration reads a threshold: the seed first (cautious: not the features slice's
+    # tests that also read it)
+    reference = ("ml_reference_profile", "ml_score_calibration", "monitoring_thresholds")
+    project.dbt(
+        "build",
+        "--select",
+        *reference,
+        "--indirect-selection",
+        "cautious",
+        *variables,
+        unit_tests=True,
+    )
     reference_profile = statuses(project)
     # The status tests fail the build on purpose (exit 1): the statuses are what is checked.
     result = project.dbt("build", "--selector", "monitor", *variables, check=False, unit_tests=True)

@@ -109,7 +109,43 @@ def _score_row(batch: str, n: int, status: str, psi_status: str, scored_at=SCORE
     }
 
 
+PERFORMANCE_COLUMNS = [
+    "batch_id",
+    "model_version",
+    "status",
+    "n_flagged",
+    "n_labelled_flagged",
+    "realized_precision",
+    "precision_ci_low",
+    "precision_ci_high",
+    "reference_precision",
+    "precision_p_value",
+    "calibration_p_value",
+    "expected_precision",
+    "reference_expected_precision",
+]
+
+
+def _performance_row(batch: str, status: str, version: str = "3", precision: float = 0.5) -> dict:
+    return {
+        "batch_id": batch,
+        "model_version": version,
+        "status": status,
+        "n_flagged": 50,
+        "n_labelled_flagged": 30,
+        "realized_precision": precision,
+        "precision_ci_low": precision - 0.15,
+        "precision_ci_high": precision + 0.15,
+        "reference_precision": 0.85,
+        "precision_p_value": 0.0004,
+        "calibration_p_value": 0.2,
+        "expected_precision": 0.8,
+        "reference_expected_precision": 0.82,
+    }
+
+
 def _write(path: Path, tables: dict[str, pd.DataFrame]) -> DuckDBWarehouse:
+    tables = {"mon_model_performance": pd.DataFrame(columns=PERFORMANCE_COLUMNS), **tables}
     with duckdb.connect(str(path)) as con:
         con.execute("create schema main_monitoring")
         for name, frame in tables.items():
@@ -255,6 +291,43 @@ def test_a_warning_only_batch_exits_zero_and_does_not_retrain(tmp_path: Path) ->
     assert run.exit_code == alerts.EXIT_OK
     assert run.trigger is None
     assert run.batch.worst == "warn"
+
+
+def test_performance_of_the_champions_batches_alerts_without_retraining(tmp_path: Path) -> None:
+    """The latest batch has no outcomes yet: the verdicts of every batch its model version
+    scored are reported (an older version's are not), a precision error fails the run, and
+    insufficient_data says nothing."""
+    store = _write(
+        tmp_path / "p.duckdb",
+        {
+            "mon_feature_psi": pd.DataFrame([_psi_row("b3", "claim_type", "ok", 0.01)]),
+            "mon_score_distribution": pd.DataFrame([_score_row("b3", 100, "ok", "ok")]),
+            "mon_disparate_impact": pd.DataFrame(
+                columns=["batch_id", "status", "group_name", "attribute_name"]
+            ),
+            "mon_data_volume": pd.DataFrame(columns=["batch_id", "status"]),
+            "mon_model_performance": pd.DataFrame(
+                [
+                    _performance_row("b0", "error", version="2", precision=0.1),
+                    _performance_row("b1", "error", precision=0.42),
+                    _performance_row("b2", "warn_estimated"),
+                    _performance_row("b3", "insufficient_data"),
+                ]
+            ),
+        },
+    )
+
+    def retrainer(batch: BatchAlerts) -> TriggerResult:
+        raise AssertionError("performance alone does not retrain")
+
+    run = run_alerts(store, retrainer=retrainer)
+    performance = [a for a in run.batch.alerts if a.alert_type == "performance"]
+    assert [(a.subject, a.severity) for a in performance] == [("b1", "error"), ("b2", "warn")]
+    assert "precision 0.42 (95% CI 0.27 to 0.57) on 30 flagged claims" in performance[0].message
+    assert "against 0.85 on the validation window" in performance[0].message
+    assert "expected precision 0.80 of 50 flagged claims against 0.82" in performance[1].message
+    assert run.exit_code == alerts.EXIT_ALERT
+    assert run.trigger is None
 
 
 def test_an_empty_batch_is_one_clear_error(tmp_path: Path) -> None:

@@ -472,6 +472,7 @@ def test_python_models_on_databricks_install_this_wheel() -> None:
         "ml_reference_bins",
         "ml_reference_scores",
         "ml_reference_score_quantiles",
+        "ml_validation_scores",
     }
     wheel = (
         f"/Volumes/claims_fraud_prod/claims_fraud/artifacts/claims_fraud-{version}-py3-none-any.whl"

@@ -17,7 +17,7 @@ from claims_fraud.deploy.task_values import write_task_values
 # the job parameters' defaults, as the dbt tasks pass them (resources/*.job.yml)
 SCORING_VARS = (
     ' --vars \'{scoring_batch_id: "all_claims", scoring_window_start: "", '
-    'scoring_window_end: "", scoring_batch_days: "0"}\''
+    'scoring_window_end: "", scoring_batch_days: "0", monitoring_as_of: ""}\''
 )
 TRAINING_VARS = ' --vars \'{training_cutoff: "", training_warmup_days: "0"}\''
 ROOT = Path(__file__).resolve().parents[2]
@@ -357,6 +357,7 @@ def test_job_parameters_reach_the_dbt_commands_as_one_argument_each(tmp_path: Pa
         "scoring_window_start": "2025-09-29",
         "scoring_window_end": "2025-12-29",
         "scoring_batch_days": "7",
+        "monitoring_as_of": "2025-12-29",
     }
     code = bundle.run_job(
         all_jobs["claims_fraud_pipeline"],
@@ -378,6 +379,7 @@ def test_job_parameters_reach_the_dbt_commands_as_one_argument_each(tmp_path: Pa
         "scoring_window_start": "",
         "scoring_window_end": "",
         "scoring_batch_days": "0",
+        "monitoring_as_of": "",
     }
 
 

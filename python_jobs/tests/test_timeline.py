@@ -93,6 +93,19 @@ def test_training_window_leaves_out_the_warm_up_and_what_arrived_after_the_cutof
     ].tolist() == ["early", "warm", "late"]
 
 
+def test_training_knows_only_the_outcomes_closed_before_its_cutoff() -> None:
+    investigations = pd.DataFrame(
+        {
+            "claim_id": ["early", "warm", "late"],
+            "investigation_closed_date": pd.to_datetime(["2024-03-01", "2025-09-28", "2025-09-29"]),
+            "outcome": ["no_fraud", "confirmed_fraud", "confirmed_fraud"],
+        }
+    )
+    window = TrainingWindow.from_mapping({"cutoff": "2025-09-29"})
+    assert window.known_outcomes(investigations)["claim_id"].tolist() == ["early", "warm"]
+    assert len(TrainingWindow().known_outcomes(investigations)) == 3
+
+
 def test_a_training_window_without_claims_says_which_window_and_what_the_data_holds() -> None:
     window = TrainingWindow.from_mapping({"cutoff": "2024-01-10"})
     with pytest.raises(ValueError, match=r"ingested before 2024-01-10 00:00.*starting 2024-01-01"):

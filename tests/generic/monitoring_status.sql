@@ -35,3 +35,11 @@
     error_statuses=['error', 'no_data'], batches='latest') %}
     {{ monitoring_status_test(model, column_name, warn_statuses, error_statuses, batches) }}
 {% endtest %}
+
+{#- Realized performance: the latest batch has no outcomes yet, so the rows checked are every
+    batch of the model version that scored the latest one (batches='champion'). #}
+{% test performance_within(
+    model, column_name='status', warn_statuses=['warn', 'warn_estimated', 'missing_reference'],
+    error_statuses=['error'], batches='champion') %}
+    {{ monitoring_status_test(model, column_name, warn_statuses, error_statuses, batches) }}
+{% endtest %}

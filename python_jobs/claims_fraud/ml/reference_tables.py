@@ -11,6 +11,9 @@ is_flagged). The dbt Python models copy them, keyed by model version:
   ``ml_reference_score_quantiles`` for the current @champion: ``ml_reference_profile`` (SQL)
   counts the training window in the bins, so a batch is always compared with the reference of
   the model that scored it, binned by the same SQL;
+- ``ml_validation_scores`` for the current @champion: its scores and flags on its validation
+  window (claims it was not trained on), which ``ml_score_calibration`` (SQL) turns into the
+  calibration the monitoring's estimated performance reads;
 - ``ml_challenger_scores`` for the current @challenger: ``ml_challenger_disparate_impact`` (SQL)
   computes the disparate impact of its flags that the promotion gate reads.
 """
@@ -33,6 +36,7 @@ from claims_fraud.ml.profile import (
     SCORE_COLUMNS,
     SCORES_FILE,
     TRAINING_WINDOW,
+    VALIDATION_WINDOW,
 )
 from claims_fraud.ml.tracking import (
     CHALLENGER,
@@ -124,6 +128,14 @@ def reference_scores_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
     )
     merged = frame.merge(inputs, on="claim_id", how="left", validate="one_to_one")
     return merged.reset_index(drop=True)
+
+
+def validation_scores_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:
+    """ml_validation_scores: the @champion's scores and flags on its validation window."""
+    frame = reference_of(_settings(meta), CHAMPION, SCORES_FILE)
+    frame = frame[frame["scoring_window"] == VALIDATION_WINDOW]
+    columns = ["model_name", "model_version", "run_id", "claim_id", "fraud_probability"]
+    return frame[[*columns, "is_flagged"]].reset_index(drop=True)
 
 
 def score_quantiles_from_dbt(meta: dict[str, Any] | None) -> pd.DataFrame:

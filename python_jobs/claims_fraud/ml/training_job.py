@@ -104,7 +104,8 @@ RESULT_COLUMNS = (
 @dataclass(frozen=True)
 class TrainingWindow:
     """Which claims training may use (vars training_cutoff, training_warmup_days): those
-    ingested before ``cutoff`` (None: all), as a model trained that day would have seen them,
+    ingested before ``cutoff`` (None: all), as a model trained that day would have seen them
+    (and only the SIU outcomes closed before it: ``known_outcomes``),
     and starting at least ``warmup_days`` after the first claim (point-in-time provider and
     network features have no history before; a reference profile holding those claims would
     see every later batch drift as the features fill up)."""
@@ -144,6 +145,15 @@ class TrainingWindow:
                 "training_warmup_days (dbt vars of the same names) to fit the data"
             )
         return features.loc[keep].reset_index(drop=True)
+
+    def known_outcomes(self, investigations: pd.DataFrame) -> pd.DataFrame:
+        """The SIU outcomes a model trained at ``cutoff`` could have known: those closed
+        before it (all without a cutoff). An outcome closed later would teach the model what
+        the SIU found out only after its training day."""
+        if self.cutoff is None or investigations.empty:
+            return investigations
+        closed = pd.to_datetime(investigations["investigation_closed_date"])
+        return investigations.loc[closed < pd.Timestamp(self.cutoff)].reset_index(drop=True)
 
     def describe(self) -> str:
         cutoff = f"ingested before {self.cutoff:%Y-%m-%d %H:%M}" if self.cutoff else "all ingested"
@@ -368,6 +378,7 @@ def train_and_register(
     spec = spec or load_feature_spec()
     validate_feature_frame(features, spec)
     features = settings.window.select(features)
+    investigations = settings.window.known_outcomes(investigations)
     # Warehouses return rows in no fixed order (DuckDB here runs with preserve_insertion_order
     # off); CatBoost's permutations depend on row order, so sort for reproducible models.
     features = features.sort_values("claim_id", kind="stable", ignore_index=True)

@@ -5,7 +5,9 @@ job only reads them for one batch (the most recently scored one unless told othe
 
 1. builds one alert per non-passing verdict: drifted features with the bin that drove the
    drift, the score distribution, disparate impact by group with its confidence interval,
-   volume and null rates, an empty batch, a missing reference profile;
+   volume and null rates, an empty batch, a missing reference profile, and the performance
+   verdicts (mon_model_performance) of every batch of the model version that scored it (the
+   batch's own SIU outcomes have not arrived yet);
 2. prints a readable summary and sends it to the configured channels through apprise
    (``slack://...``, ``mailto://...``, ``json://host/path`` for a generic webhook, ...; no
    channel configured means print only). Every channel URL is checked with apprise before
@@ -82,6 +84,14 @@ DISPARATE_IMPACT_SEVERITY = {
     "insufficient_data": WARN,
 }
 VOLUME_SEVERITY = {"error": ERROR, "warn": WARN}
+# Performance is judged on every batch of the model version that scored the alerted batch (its
+# own outcomes have not arrived yet): insufficient_data is neither, outcomes lag by design.
+PERFORMANCE_SEVERITY = {
+    "error": ERROR,
+    "warn": WARN,
+    "warn_estimated": WARN,
+    "missing_reference": WARN,
+}
 
 
 class MonitoringNotRunError(LookupError):
@@ -276,6 +286,51 @@ def _volume_alerts(rows: pd.DataFrame) -> list[Alert]:
     return alerts
 
 
+def _performance_alerts(rows: pd.DataFrame) -> list[Alert]:
+    alerts = []
+    for row in rows.sort_values("batch_id").itertuples():
+        severity = PERFORMANCE_SEVERITY.get(row.status)
+        if severity is None:
+            continue
+        if row.status == "warn_estimated":
+            expected = _fmt(row.expected_precision, ".2f")
+            reference = _fmt(row.reference_expected_precision, ".2f")
+            what = (
+                f"expected precision {expected} of {row.n_flagged} flagged claims against "
+                f"{reference} on the validation window (outcomes so far: "
+                f"{row.n_labelled_flagged} of the flagged)"
+            )
+        elif row.status == "missing_reference":
+            what = (
+                f"model version {row.model_version} has no calibration (ml_score_calibration): "
+                "run the score step"
+            )
+        else:
+            low, high = _fmt(row.precision_ci_low, ".2f"), _fmt(row.precision_ci_high, ".2f")
+            what = (
+                f"precision {_fmt(row.realized_precision, '.2f')} (95% CI {low} to {high}) "
+                f"on {row.n_labelled_flagged} flagged claims with an SIU outcome, against "
+                f"{_fmt(row.reference_precision, '.2f')} on the validation window "
+                f"(p {_fmt(row.precision_p_value, '.3g')}); calibration p "
+                f"{_fmt(row.calibration_p_value, '.3g')}"
+            )
+        details = {
+            "status": row.status,
+            "realized_precision": _number(row.realized_precision),
+            "expected_precision": _number(row.expected_precision),
+        }
+        alerts.append(
+            Alert(
+                "performance",
+                severity,
+                str(row.batch_id),
+                f"batch {row.batch_id}: {what}: {row.status}",
+                details,
+            )
+        )
+    return alerts
+
+
 def collect_batch_alerts(warehouse: Warehouse, batch_id: str | None = None) -> BatchAlerts:
     """The alerts of ``batch_id`` (default: the most recently scored monitored batch)."""
     scores = _read(warehouse, "mon_score_distribution")
@@ -293,6 +348,8 @@ def collect_batch_alerts(warehouse: Warehouse, batch_id: str | None = None) -> B
         for name in ("mon_feature_psi", "mon_disparate_impact", "mon_data_volume")
     }
     rows = {name: frame[frame["batch_id"] == batch] for name, frame in tables.items()}
+    performance = _read(warehouse, "mon_model_performance")
+    performance = performance[performance["model_version"].astype(str) == str(model_version)]
     if int(score_row["n"]) == 0:
         alerts = [
             Alert(
@@ -314,6 +371,7 @@ def collect_batch_alerts(warehouse: Warehouse, batch_id: str | None = None) -> B
         *feature_alerts,
         *_disparate_impact_alerts(rows["mon_disparate_impact"]),
         *_volume_alerts(rows["mon_data_volume"]),
+        *_performance_alerts(performance),
     ]
     return BatchAlerts(batch, model_version, scored_at, tuple(alerts), tuple(drifted))
 

@@ -83,6 +83,12 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
                 ("main_ml", "ml_reference_scores", reference_scores),
                 ("main_ml", "ml_reference_score_quantiles", grid),
                 ("main_ml", "ml_challenger_scores", challenger),
+                ("main_ml", "ml_validation_scores", inputs["ml_validation_scores"]),
+                (
+                    "main_staging",
+                    "stg_claims__siu_investigation",
+                    inputs["stg_claims__siu_investigation"],
+                ),
             ):
                 con.execute(f"create schema if not exists {schema}")
                 con.register("frame", frame)
@@ -94,6 +100,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "--select",
             "ml_reference_profile",
             "ml_challenger_disparate_impact",
+            "ml_score_calibration",
             "path:models/monitoring",
             "--vars",
             f"{{scoring_batch_id: {EMPTY_BATCH}}}",
@@ -164,6 +171,8 @@ def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
     psi = _table(project, "mon_feature_psi").set_index(["batch_id", "feature_name"])
     features = [*monitored["spec"].inputs, "fraud_probability"]
     checked, design_effects = 0, []
+    # the batch's PSIs are one family: Bonferroni over every profiled input and the score
+    family_quantile = 1 - (1 - T["psi_significance_quantile"]) / len(features)
     for batch in BATCHES:
         for feature in features:
             rows = profile[profile["feature_name"] == feature]
@@ -184,7 +193,7 @@ def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
             diff = np.abs(actual["current_count_variance"].to_numpy() - variance)
             assert (diff <= TOLERANCE * np.maximum(1.0, variance)).all(), f"{batch} {feature}"
             verdict = psi_verdict(
-                expected, len(values), T["psi_warn"], T["psi_error"], T["psi_significance_quantile"]
+                expected, len(values), T["psi_warn"], T["psi_error"], family_quantile
             )
             row = psi.loc[(batch, feature)]
             _close(row["psi"], verdict["psi"], f"psi {batch} {feature}")
@@ -249,7 +258,11 @@ def test_disparate_impact_agrees_with_the_numpy_oracle(monitored: dict) -> None:
     scores, features = monitored["scores"], monitored["features"]
     for batch in BATCHES:
         claims = scores[scores["batch_id"] == batch].merge(features, on="claim_id")
-        for attribute in ("gender", "age_group", "member_region"):
+        attributes = ("gender", "age_group", "member_region")
+        # one Bonferroni family per batch: every attribute's non-reference groups
+        groups = [claims[a].fillna("unknown").astype(str).nunique() for a in attributes]
+        comparisons = sum(groups) - len(attributes)
+        for attribute in attributes:
             expected = disparate_impact(
                 claims[attribute],
                 claims["is_flagged"].to_numpy(),
@@ -257,6 +270,7 @@ def test_disparate_impact_agrees_with_the_numpy_oracle(monitored: dict) -> None:
                 band=(T["disparate_impact_lower"], T["disparate_impact_upper"]),
                 min_expected=T["min_expected_cell_count"],
                 clusters=claims["rendering_npi"],
+                comparisons=comparisons,
             ).set_index("group")
             actual = table[(table["batch_id"] == batch) & (table["attribute_name"] == attribute)]
             actual = actual.set_index("group_name")

@@ -90,6 +90,7 @@ def _warehouse(path: Path, status: str) -> Path:
             columns=["batch_id", "status", "group_name", "attribute_name"]
         ),
         "mon_data_volume": pd.DataFrame(columns=["batch_id", "status"]),
+        "mon_model_performance": pd.DataFrame(columns=["batch_id", "model_version", "status"]),
     }
     with duckdb.connect(str(path)) as con:
         con.execute("create schema main_monitoring")
