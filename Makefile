@@ -20,23 +20,25 @@ RAW_DIR := $(or $(CLAIMS_FRAUD_RAW_DIR),$(LOCAL_DIR)/raw)
 endif
 LINES ?= 200000
 SEED ?= 42
-# TIMELINE=1: the demo with time in it, on the generated data (claims of 2024-2025; make data):
-# the models train on claims ingested before DEMO_TRAIN_UNTIL, leaving out the first
-# WARMUP_DAYS of claims (their point-in-time features lack history); then the pipeline scores
-# and monitors the claims ingested from DEMO_TRAIN_UNTIL to DEMO_SCORE_UNTIL in BATCH_DAYS-day
-# batches, as if they had arrived week after week; data generated with TIMELINE=1 drifts
-# charges, units and telehealth from DRIFT_START by DRIFT_STRENGTH. Without it (the default
-# for now), and always with your own data (no .claims-fraud-demo marker in the raw folder), the
-# models train on every claim and the pipeline scores them all as one batch. Not yet the
-# default: provider-level inputs follow the season's provider mix, and their PSI errors on
-# weeks without drift (docs/monitoring.md, "Known limits"), which fails the pipeline job.
-TIMELINE ?= 0
+# The demo with time in it (TIMELINE=1, the default), on the generated data (claims of
+# 2024-2025; make data): the models train on claims ingested before DEMO_TRAIN_UNTIL (and the
+# SIU outcomes closed before it), leaving out the first WARMUP_DAYS of claims (their
+# point-in-time features lack history); then the pipeline scores and monitors the claims
+# ingested from DEMO_TRAIN_UNTIL to DEMO_SCORE_UNTIL in BATCH_DAYS-day batches, as if they had
+# arrived week after week, with DEMO_SCORE_UNTIL as the monitoring date (SIU outcomes closed
+# later are not known yet). The generated data drifts charges, units and telehealth from
+# DRIFT_START by DRIFT_STRENGTH: at 0.4 the drifted input's PSI warns in the last weeks; at 0.6
+# (`make clean; make run DRIFT_STRENGTH=0.6`) it errors, the pipeline job fails on purpose
+# (exit 2), alerts and retrains. TIMELINE=0, and always with your own data (no
+# .claims-fraud-demo marker in the raw folder): the models train on every claim and the
+# pipeline scores them all as one batch.
+TIMELINE ?= 1
 DEMO_TRAIN_UNTIL ?= 2025-09-29
 DEMO_SCORE_UNTIL ?= 2025-12-29
 BATCH_DAYS ?= 7
 WARMUP_DAYS ?= 270
 DRIFT_START ?= 2025-11-24
-DRIFT_STRENGTH ?= 0.6
+DRIFT_STRENGTH ?= 0.4
 export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))
 export CLAIMS_FRAUD_DUCKDB_PATH ?= $(abspath $(LOCAL_DIR))/claims_fraud.duckdb
 export CLAIMS_FRAUD_MLFLOW_DIR ?= $(abspath $(LOCAL_DIR))/mlflow
@@ -45,7 +47,7 @@ TRAIN ?= auto
 
 .PHONY: help setup data run build train train-only score monitor mlflow-ui docs lint test \
 	test-python test-unit parse-databricks bench clean validate-workflows secrets pre-commit \
-	validate-bundle test-spark checks test-slow
+	validate-bundle test-spark checks test-slow browser
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -91,7 +93,7 @@ DEMO_DRIFT := $(if $(filter 1,$(TIMELINE)),--drift-start $(DRIFT_START) --drift-
 # scoring_*, the training's training_*), for the demo data only (the generator's marker file).
 DEMO_PARAMS := pipeline_params=""; training_params=""; \
 	if [ "$(TIMELINE)" = "1" ] && [ -f "$(CLAIMS_FRAUD_RAW_DIR)/.claims-fraud-demo" ]; then \
-	pipeline_params="--params scoring_batch_id=week,scoring_window_start=$(DEMO_TRAIN_UNTIL),scoring_window_end=$(DEMO_SCORE_UNTIL),scoring_batch_days=$(BATCH_DAYS)"; \
+	pipeline_params="--params scoring_batch_id=week,scoring_window_start=$(DEMO_TRAIN_UNTIL),scoring_window_end=$(DEMO_SCORE_UNTIL),scoring_batch_days=$(BATCH_DAYS),monitoring_as_of=$(DEMO_SCORE_UNTIL)"; \
 	training_params="--params training_cutoff=$(DEMO_TRAIN_UNTIL),training_warmup_days=$(WARMUP_DAYS)"; \
 	echo "demo timeline: train on claims ingested before $(DEMO_TRAIN_UNTIL) (after a $(WARMUP_DAYS)-day warm-up), then score and monitor $(BATCH_DAYS)-day batches to $(DEMO_SCORE_UNTIL)"; fi
 
@@ -167,8 +169,18 @@ test-unit: .venv/.synced ## The fast loop (< 1 min): pytest without dbt, Spark o
 test-python: .venv/.synced ## pytest but the slow and Spark tests: unit tests, then dbt on DuckDB (integration, reliability), 2 workers
 	$(RUN) pytest -n 2 --dist loadgroup -m "not slow"
 
-test-slow: .venv/.synced ## The slow tests: scenarios with their own dataset or retrain, make in a subprocess (.ci/run runs them)
+test-slow: .venv/.synced browser ## The slow tests: scenarios with their own dataset or retrain, make in a subprocess, the report in Chromium (.ci/run runs them)
 	$(RUN) pytest -n 2 --dist loadgroup -m slow
+
+# The report's layout test renders the page in headless Chromium: Debian's package, installed
+# here when missing (as root, else through sudo).
+browser: ## Install headless Chromium (Debian's chromium) for the report layout test, if missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium: the report layout test (make test-slow) renders the page with it"; \
+		sudo=""; if [ "$$(id -u)" != 0 ]; then sudo="sudo"; fi; \
+		{ $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+			--no-install-recommends chromium fonts-dejavu-core >/dev/null; } \
+		|| { echo "could not install chromium: install it (apt-get install chromium), then rerun make test-slow" >&2; exit 1; }; }
 
 validate-bundle: .venv/.synced ## databricks.yml + resources/ offline, every target (schema, Job.from_dict, selectors, entry points, condition/run_job tasks)
 	$(RUN) claims-fraud bundle validate

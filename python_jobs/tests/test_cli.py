@@ -132,3 +132,58 @@ def test_summary_prints_the_task_timings_of_the_recorded_runs(tmp_path: Path) ->
     assert "(not written yet)" in steps
     assert "make mlflow-ui" in steps
     assert "make docs" in steps
+
+
+def test_summary_shows_one_line_of_verdicts_per_monitored_batch(tmp_path: Path) -> None:
+    """The weekly batches in window order, each with its worst PSI, disparate impact counts
+    and estimated / realized precision; nothing before monitoring ran."""
+    from datetime import datetime
+
+    import duckdb
+
+    from claims_fraud.cli.summary import collect_monitoring_timeline, format_monitoring_timeline
+
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    assert collect_monitoring_timeline(path) == []  # before monitoring ran
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema main_monitoring")
+        con.execute(
+            "create table main_monitoring.mon_batches as select * from (values "
+            "('week-2025-10-06', timestamp '2025-10-06', 700), "
+            "('week-2025-09-29', timestamp '2025-09-29', 716)) t(batch_id, window_start, n_claims)"
+        )
+        con.execute(
+            "create table main_monitoring.mon_feature_psi as select * from (values "
+            "('week-2025-09-29', 'total_charge_amount', 0.02, 'ok'), "
+            "('week-2025-10-06', 'total_charge_amount', 0.31, 'error'), "
+            "('week-2025-10-06', 'claim_type', 0.12, 'warn')) "
+            "t(batch_id, feature_name, psi, status)"
+        )
+        con.execute(
+            "create table main_monitoring.mon_disparate_impact as select * from (values "
+            "('week-2025-10-06', 'fail'), ('week-2025-10-06', 'warn_not_significant'), "
+            "('week-2025-09-29', 'pass')) t(batch_id, status)"
+        )
+        con.execute(
+            "create table main_monitoring.mon_model_performance as select * from (values "
+            "('week-2025-09-29', 36, 0.91, 0.5, 2, 'insufficient_data'), "
+            "('week-2025-10-06', 30, 0.88, null, 0, 'insufficient_data')) "
+            "t(batch_id, n_flagged, expected_precision, realized_precision, "
+            "n_labelled_flagged, status)"
+        )
+    batches = collect_monitoring_timeline(path)
+    assert [b.batch_id for b in batches] == ["week-2025-09-29", "week-2025-10-06"]
+    assert batches[0].window_start == datetime(2025, 9, 29)
+    text = format_monitoring_timeline(batches)
+    lines = text.splitlines()
+    assert "Monitoring over time (2 batch(es)" in lines[1]
+    first, second = lines[3].split(), lines[4].split()
+    assert first[:3] == ["week-2025-09-29", "716", "36"]
+    assert "total_charge_amount 0.020 ok" in lines[3]
+    assert "0.91 / 0.50 (2)" in lines[3]
+    assert second[:3] == ["week-2025-10-06", "700", "30"]
+    assert "total_charge_amount 0.310 error" in lines[4]  # the worst PSI, not the first
+    assert "1/1" in second  # one DI fail, one warning
+    assert "0.88 / - (0)" in lines[4]
+    assert "No batch monitored yet" in format_monitoring_timeline([])

@@ -474,11 +474,13 @@ def test_alerts_of_the_selected_batch_only() -> None:
 def test_empty_tables_render_no_data_sections() -> None:
     page = render(empty_data())
     assert "No monitored batch yet" in page
-    anchors = re.findall(r'<section id="(\w+)">', page)
+    anchors = re.findall(r'<section id="([\w-]+)">', page)
     assert anchors == [
         "psi",
         "scores",
         "fairness",
+        "fairness-trend",
+        "performance",
         "volume",
         "drift",
         "queue",
@@ -519,7 +521,8 @@ def test_page_is_self_contained() -> None:
     assert "https://" not in page
     for marker in ("<script", "<link", "@import", "url(", "<img"):
         assert marker not in page
-    assert page.count("<svg") == 4  # heat map, score bars, one DI chart, volume
+    # heat map, score bars, one DI chart and its trend, volume
+    assert page.count("<svg") == 5
 
 
 def test_write_report_creates_folders(tmp_path: Path) -> None:

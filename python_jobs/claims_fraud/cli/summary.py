@@ -1,6 +1,7 @@
 """`claims-fraud summary`: what `make run` prints at the end: rows per table, quarantine by
-reason, the task timings of the local bundle runs, the champion's validation metrics, and where
-to look next (report, MLflow UI, dbt docs, task logs)."""
+reason, the task timings of the local bundle runs, the champion's validation metrics, one line
+of monitoring verdicts per batch, the latest batch's SIU review queue, and where to look next
+(report, MLflow UI, dbt docs, task logs)."""
 
 from __future__ import annotations
 
@@ -187,7 +188,9 @@ def collect_scoring_summary(
         latest = con.execute(
             "select batch_id, model_name, model_version, run_id, count(*), "  # noqa: S608
             f"count_if(is_flagged) from {scores} "
-            "group by all order by max(scored_at) desc limit 1"
+            # the latest batch: scored last, and of one run's batches the latest window
+            "group by all order by max(scored_at) desc, max(window_start) desc nulls last, "
+            "batch_id desc limit 1"
         ).fetchall()
     if not latest:
         return None
@@ -232,6 +235,125 @@ def format_scoring_summary(summary: ScoringSummary | None) -> str:
         f"Batch {summary.batch_id}: {summary.scored_claims:,} claims scored, "
         f"{summary.flagged_claims:,} flagged for SIU review ({share:.1%})",
     ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class BatchVerdicts:
+    """One monitored batch as `make run` shows it: the worst PSI, the disparate impact
+    verdicts, and the estimated and realized precision."""
+
+    batch_id: str
+    window_start: Any
+    claims: int
+    flagged: int
+    worst_feature: str | None
+    worst_psi: float | None
+    psi_status: str
+    di_fail: int
+    di_warn: int
+    expected_precision: float | None
+    realized_precision: float | None
+    labelled_flagged: int
+    performance_status: str
+
+
+MONITORING_TIMELINE_SQL = """
+with psi as (
+    select
+        batch_id,
+        arg_max(feature_name, coalesce(psi, -1)) as worst_feature,
+        max(psi) as worst_psi,
+        case
+            when count_if(status = 'error') > 0 then 'error'
+            when count_if(status = 'warn') > 0 then 'warn'
+            when count_if(status in ('no_data', 'missing_reference')) > 0 then max(status)
+            else 'ok'
+        end as psi_status
+    from {psi}
+    group by batch_id
+),
+di as (
+    select
+        batch_id,
+        count_if(status = 'fail') as di_fail,
+        count_if(status like 'warn%') as di_warn
+    from {di}
+    group by batch_id
+)
+select
+    batches.batch_id,
+    batches.window_start,
+    batches.n_claims,
+    coalesce(performance.n_flagged, 0),
+    psi.worst_feature,
+    psi.worst_psi,
+    coalesce(psi.psi_status, 'not monitored'),
+    coalesce(di.di_fail, 0),
+    coalesce(di.di_warn, 0),
+    performance.expected_precision,
+    performance.realized_precision,
+    coalesce(performance.n_labelled_flagged, 0),
+    coalesce(performance.status, 'not monitored')
+from {batches} as batches
+left join psi on batches.batch_id = psi.batch_id
+left join di on batches.batch_id = di.batch_id
+left join {performance} as performance on batches.batch_id = performance.batch_id
+order by batches.window_start nulls first, batches.batch_id
+"""
+
+
+def collect_monitoring_timeline(duckdb_path: Path) -> list[BatchVerdicts]:
+    """Every monitored batch in window order; [] before the monitoring models are built."""
+    names = ("mon_batches", "mon_feature_psi", "mon_disparate_impact", "mon_model_performance")
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        found = dict(
+            con.execute(
+                "select table_name, table_schema from information_schema.tables "
+                "where table_name in (?, ?, ?, ?)",
+                list(names),
+            ).fetchall()
+        )
+        if set(found) != set(names):
+            return []
+        # relations quoted by quote_relation; nothing from outside reaches the text
+        sql = MONITORING_TIMELINE_SQL.format(
+            batches=quote_relation(found["mon_batches"], "mon_batches"),
+            psi=quote_relation(found["mon_feature_psi"], "mon_feature_psi"),
+            di=quote_relation(found["mon_disparate_impact"], "mon_disparate_impact"),
+            performance=quote_relation(found["mon_model_performance"], "mon_model_performance"),
+        )
+        rows = con.execute(sql).fetchall()
+    return [BatchVerdicts(*row) for row in rows]
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_monitoring_timeline(batches: list[BatchVerdicts]) -> str:
+    """One line per batch: claims, flags, the worst PSI, disparate impact, precision."""
+    if not batches:
+        return "\nNo batch monitored yet: `make monitor`."
+    header = (
+        f"{'batch':<22}{'claims':>8}{'flagged':>8}  {'worst PSI':<34}{'DI fail/warn':>13}"
+        f"  {'precision est./real. (n)':<25}performance"
+    )
+    lines = ["", f"Monitoring over time ({len(batches)} batch(es); report for the charts):", header]
+    for batch in batches:
+        psi = (
+            f"{batch.worst_feature} {_number(batch.worst_psi, '.3f')} {batch.psi_status}"
+            if batch.worst_feature
+            else batch.psi_status
+        )
+        precision = (
+            f"{_number(batch.expected_precision, '.2f')} / "
+            f"{_number(batch.realized_precision, '.2f')} ({batch.labelled_flagged})"
+        )
+        lines.append(
+            f"{batch.batch_id[:21]:<22}{batch.claims:>8,}{batch.flagged:>8,}  {psi[:33]:<34}"
+            f"{f'{batch.di_fail}/{batch.di_warn}':>13}  {precision:<25}{batch.performance_status}"
+        )
     return "\n".join(lines)
 
 
@@ -366,6 +488,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_timings(runs, timings))
     scoring = collect_scoring_summary(args.duckdb, args.mlflow_dir)
     print(format_scoring_summary(scoring))
+    print(format_monitoring_timeline(collect_monitoring_timeline(args.duckdb)))
     if scoring is not None:
         queue = collect_review_queue(args.duckdb, scoring.batch_id)
         print(format_review_queue(scoring.batch_id, queue))

@@ -7,7 +7,8 @@ its charts are inline SVG drawn here, it uses the system's fonts, and it referen
 outside itself. Every value taken from the tables is HTML-escaped, and a missing number
 prints as an en dash, never as "nan".
 
-Sections, in order, for the selected batch (by default the latest by scored_at):
+Sections, in order, for the selected batch (by default the latest: batches are in time
+order, by the start of their ingest window, else by scored_at):
 
 - header: batch id, model version, scored_at, when the page was generated, a verdict
   line counting the batch's error/fail and warn statuses across the monitoring tables, and
@@ -23,11 +24,19 @@ Sections, in order, for the selected batch (by default the latest by scored_at):
    (the tooltip keeps the exact values), and the accepted band (disparate_impact_lower to
    disparate_impact_upper) shaded; the reference group is marked (hollow dot) and a failed
    group is shown in red;
-4. volume over time: claims per batch (same 20-batch window) with the trailing mean,
+4. disparate impact over time: per attribute, each group's DI per batch of the window, the
+   band shaded, failed points red (:mod:`.trends`);
+5. model performance: realized precision per batch (Wilson interval) on the SIU outcomes
+   closed by the monitoring date, the expected precision from calibrated probabilities, the
+   validation window's precision, and the table of mon_model_performance (optional: "no data
+   yet" without it);
+6. volume over time: claims per batch (same 20-batch window) with the trailing mean,
    points coloured by status, and the null rates of the batch at warn or error;
-5. top drifted features of the batch (warn or error) with the bin that moved most;
-6. promotion history, newest first, with every gate's verdict;
-7. alerts raised for the batch.
+7. top drifted features of the batch (warn or error) with the bin that moved most, and the
+   reference vs batch shares of each, bin by bin (small multiples);
+8. the SIU review queue's first rows;
+9. promotion history, newest first, with every gate's verdict;
+10. alerts raised for the batch.
 
 A section whose table is empty says so ("no data yet") instead of failing, so the report
 can be rendered as soon as the first batch is monitored.

@@ -27,6 +27,8 @@ OPTIONAL_TABLES: dict[str, str] = {
     "promotions": "ml_promotion_decisions",
     "alerts": "mon_alerts",
     "review_queue": "siu_review_queue",
+    "batches": "mon_batches",
+    "performance": "mon_model_performance",
 }
 
 
@@ -91,6 +93,8 @@ class ReportData:
     alerts: pd.DataFrame
     thresholds: Thresholds
     review_queue: pd.DataFrame = field(default_factory=pd.DataFrame)
+    batches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    performance: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_report_data(warehouse: Warehouse) -> ReportData:
@@ -124,7 +128,9 @@ def of_batch(frame: pd.DataFrame, batch_id: str | None) -> pd.DataFrame:
 
 
 def monitored_batches(data: ReportData) -> pd.DataFrame:
-    """Every monitored batch, ordered by scored_at: batch_id, model_version, scored_at."""
+    """Every monitored batch in time order: by the start of its ingest window (mon_batches)
+    where known, else by scored_at (the batches of one backfill share their scored_at):
+    batch_id, model_version, scored_at."""
     columns = ["batch_id", "model_version", "scored_at"]
     parts = [
         frame[columns]
@@ -140,6 +146,11 @@ def monitored_batches(data: ReportData) -> pd.DataFrame:
         return pd.DataFrame(columns=[*columns, "order"])
     rows = pd.concat(parts, ignore_index=True).dropna(subset=["batch_id"])
     rows["order"] = pd.to_datetime(rows["scored_at"], utc=True, errors="coerce")
+    if not data.batches.empty and "window_start" in data.batches.columns:
+        starts = pd.to_datetime(
+            data.batches.set_index("batch_id")["window_start"], utc=True, errors="coerce"
+        )
+        rows["order"] = rows["batch_id"].map(starts).fillna(rows["order"])
     rows = rows.sort_values(["order", "batch_id"], na_position="first", kind="stable")
     grouped = rows.groupby("batch_id", sort=False).agg(
         model_version=("model_version", "first"),

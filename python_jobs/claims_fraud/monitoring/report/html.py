@@ -30,6 +30,11 @@ from claims_fraud.monitoring.report.format import (
     when,
     yes_no,
 )
+from claims_fraud.monitoring.report.over_time import (
+    di_trend_section,
+    drifted_distributions,
+    performance_section,
+)
 from claims_fraud.monitoring.report.svg import di_chart, psi_heatmap, score_bars, volume_chart
 
 
@@ -347,6 +352,9 @@ span.good, p.good { color: #2e7d32; } span.bad { color: #c62828; font-weight: 60
   border: 1px solid #ccc; }
 .scroll { overflow-x: auto; }
 svg.chart { font-family: inherit; display: block; }
+table.data td:first-child { white-space: nowrap; }
+figure.small-multiple { display: inline-block; margin: 0 18px 12px 0; vertical-align: top; }
+figure.small-multiple figcaption { font-size: .9em; font-weight: 600; }
 """
 
 
@@ -369,8 +377,22 @@ def render_report(
         ("psi", "Feature drift (PSI) by batch", lambda: psi_heatmap(data, window, batch_id)),
         ("scores", "Score distribution vs reference", lambda: _score_section(data, batch_id)),
         ("fairness", "Disparate impact", lambda: _fairness_section(data, batch_id)),
+        (
+            "fairness-trend",
+            "Disparate impact over time",
+            lambda: di_trend_section(data, window, batch_id),
+        ),
+        (
+            "performance",
+            "Model performance: realized and estimated",
+            lambda: performance_section(data, window, batch_id),
+        ),
         ("volume", "Volume over time", lambda: _volume_section(data, window, batch_id)),
-        ("drift", "Top drifted features", lambda: _drift_section(data, batch_id)),
+        (
+            "drift",
+            "Top drifted features",
+            lambda: _drift_section(data, batch_id) + drifted_distributions(data, batch_id),
+        ),
         ("queue", "SIU review queue", lambda: _queue_section(data, batch_id)),
         ("promotions", "Promotion history and rollbacks", lambda: _promotion_section(data)),
         ("alerts", "Alerts of this batch", lambda: _alerts_section(data, batch_id)),
