@@ -221,7 +221,7 @@ test: .venv/.synced ## The static checks (checks) beside pytest (test-python); C
 	if [ $$pytest_rc -ne 0 ]; then echo "make test: FAILED in pytest (make test-python); rerun one test with: uv run --frozen pytest PATH::NAME -x"; fi; \
 	[ $$checks_rc -eq 0 ] && [ $$pytest_rc -eq 0 ]
 
-bench: .venv/.synced ## Time generator, dbt build, ML at 1M/10M; the monitoring job vs Evidently at 100k/1M/5M (not part of test)
+bench: .venv/.synced ## The whole pipeline (generate, features, train, score, monitor) at 1M/10M; the monitoring job vs Evidently at 100k/1M/5M (not part of test)
 	$(RUN) python -m benchmarks.bench --lines 1000000 10000000
 	$(RUN) python -m benchmarks.bench_monitor
 

@@ -1,4 +1,5 @@
-"""`make bench`: time the generator and `dbt build` at given sizes, with peak memory.
+"""`make bench`: the whole pipeline (generate, features, train, promote, score, monitor) at
+given sizes, each stage's time and peak memory.
 
 Each step runs in its own process; its peak resident memory comes from wait4's rusage, so
 the figure is that process's own (dbt's includes the embedded DuckDB). Not part of `make test`:
@@ -33,7 +34,14 @@ BUDGETS: dict[tuple[str, int], tuple[float | None, float | None]] = {
     ("score+explain", 1_000_000): (90.0, None),
     # issue 13: three populations (generate + features build each), train on one, judge on all
     ("evaluate populations", 200_000): (300.0, None),
+    # issue 14: the whole pipeline at 10M lines completes under 8 GB, every stage
+    ("dbt train", 10_000_000): (None, 8.0),
+    ("dbt score", 10_000_000): (None, 8.0),
+    ("dbt monitor", 10_000_000): (None, 8.0),
 }
+# `dbt build --selector monitor` exits 1 when a status test reports a verdict at error (drift,
+# disparate impact): the job ran; only a node that could not run (status "error") fails it.
+VERDICT_EXIT = 1
 
 
 SKIPPED = -1
@@ -140,7 +148,8 @@ def bench_size(
 def bench_ml(
     lines: int, size_dir: Path, env: dict[str, str], project_dir: Path, bin_dir: Path
 ) -> list[Measurement]:
-    """Train, promote, score through dbt on this dataset; then the 1M-row ML budgets."""
+    """Train, promote, score and monitor through dbt on this dataset (the pipeline's
+    commands); at 1M lines also the 1M-row ML budgets (bench_scale)."""
     dbt = str(bin_dir / "dbt")
     db, mlflow_dir = env["CLAIMS_FRAUD_DUCKDB_PATH"], env["CLAIMS_FRAUD_MLFLOW_DIR"]
     cli = str(bin_dir / "claims-fraud")
@@ -160,10 +169,17 @@ def bench_ml(
         [cli, "has-champion", "--mlflow-dir", mlflow_dir], env=env, cwd=project_dir, check=False
     )
     if has_champion.returncode == 0:
-        score = [dbt, "build", "--selector", "score", "--quiet"]
-        results.append(measure("dbt score", lines, score, env, project_dir))
+        score = [dbt, "build", "--selector", "score", "--exclude-resource-type", "unit_test"]
+        results.append(measure("dbt score", lines, [*score, "--quiet"], env, project_dir))
+        monitor = [dbt, "build", "--selector", "monitor", "--exclude-resource-type", "unit_test"]
+        monitored = measure("dbt monitor", lines, [*monitor, "--quiet"], env, project_dir)
+        results.append(_verdicts_are_a_run(monitored, Path(env["DBT_TARGET_PATH"])))
     else:
-        results.append(Measurement("dbt score", lines, 0.0, 0.0, SKIPPED))
+        results += [
+            Measurement(step, lines, 0.0, 0.0, SKIPPED) for step in ("dbt score", "dbt monitor")
+        ]
+    if lines != 1_000_000:
+        return results
     python = str(bin_dir / "python")
     for step, label in (("train", "train candidates"), ("score", "score+explain")):
         command = [
@@ -182,6 +198,20 @@ def bench_ml(
         ]
         results.append(measure(label, 1_000_000, command, env, project_dir))
     return results
+
+
+def _verdicts_are_a_run(result: Measurement, target_path: Path) -> Measurement:
+    """A monitor build that exited VERDICT_EXIT because status tests failed (verdicts on the
+    data) ran; one whose nodes errored did not."""
+    if result.exit_code != VERDICT_EXIT:
+        return result
+    run = json.loads((target_path / "run_results.json").read_text())
+    errored = [r["unique_id"] for r in run["results"] if r["status"] == "error"]
+    return (
+        result
+        if errored
+        else Measurement(result.step, result.lines, result.seconds, result.peak_rss_gib, 0)
+    )
 
 
 def bench_populations(lines: int, work_dir: Path, project_dir: Path) -> Measurement:
@@ -219,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=Path(".local/bench"))
     parser.add_argument("--results", type=Path, default=Path("bench-results/latest.json"))
     parser.add_argument(
-        "--no-ml", action="store_true", help="skip training and scoring (run at the smallest size)"
+        "--no-ml", action="store_true", help="skip training, scoring and monitoring"
     )
     parser.add_argument(
         "--populations",
@@ -232,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     project_dir = Path.cwd()
     results: list[Measurement] = []
     for lines in args.lines:
-        ml = lines == min(args.lines) and not args.no_ml
-        results.extend(bench_size(lines, args.work_dir.resolve(), project_dir, args.seed, ml))
+        results.extend(
+            bench_size(lines, args.work_dir.resolve(), project_dir, args.seed, not args.no_ml)
+        )
         print(format_table(results), flush=True)
     if args.populations:
         results.append(bench_populations(args.populations, args.work_dir.resolve(), project_dir))

@@ -32,6 +32,7 @@ DBT_FIXTURES |= {"monitoring_build", "spark_target"}  # --target
 GROUPED_MODULES = (
     "integration/test_monitoring_build.py",
     "integration/test_performance_monitoring.py",
+    "integration/test_dashboard_sql.py",
 )
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from claims_fraud.deploy import graph
+from claims_fraud.deploy.dashboards import dashboard_problems
 from claims_fraud.deploy.loader import BundleError, jobs, load_bundle, resolve_references
 from claims_fraud.monitoring.secret_urls import plain_secret_problems
 
@@ -58,10 +59,11 @@ _DBT_COMMANDS = frozenset(
 
 
 def require_validation_packages() -> None:
-    """jsonschema and databricks-bundles are development dependencies (not in the wheel)."""
+    """jsonschema, databricks-bundles and databricks-labs-lsql (with sqlglot) are development
+    dependencies (not in the wheel)."""
     import importlib.util
 
-    for module in ("jsonschema", "databricks.bundles"):
+    for module in ("jsonschema", "databricks.bundles", "databricks.labs.lsql", "sqlglot"):
         try:
             found = importlib.util.find_spec(module) is not None
         except ModuleNotFoundError:  # the parent package (databricks) is missing
@@ -428,6 +430,7 @@ def validate_target(
         bundle, root / "selectors.yml", root / "pyproject.toml", cli
     )
     report.problems += secret_problems(bundle)
+    report.problems += dashboard_problems(bundle, root)
     report.jobs = {name: len(job.get("tasks") or []) for name, job in jobs(bundle).items()}
     report.other_resources = {
         kind: len(items)
