@@ -1,5 +1,7 @@
-"""Render the monitoring report from made-up sample data and screenshot it for the README.
+"""Screenshot the monitoring report for the README: the one `make run` wrote, or one rendered
+from made-up sample data.
 
+    uv run --frozen python scripts/report_screenshot.py --report .local/monitoring_report.html
     uv run --frozen python scripts/report_screenshot.py
 
 writes target/monitoring_report_sample.html and docs/images/monitoring_report.png. The
@@ -300,12 +302,28 @@ def screenshot(html_path: Path, png_path: Path, width: int = 1280, height: int =
             rgb.crop((0, 0, width, min(height, box[3] + 24))).save(png_path, optimize=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="screenshot the monitoring report")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="a report `make run` wrote (.local/monitoring_report.html): its top HEIGHT "
+        "pixels; without it, the made-up sample data",
+    )
+    parser.add_argument("--height", type=int, default=4000)
+    args = parser.parse_args(argv)
+    if args.report is not None:
+        screenshot(args.report.resolve(), PNG_PATH, height=args.height)
+        print(f"wrote {PNG_PATH.relative_to(ROOT)} from {args.report}")
+        return
     data = sample_data()
     generated_at = data.score_distribution["scored_at"].max() + timedelta(minutes=12)
     HTML_PATH.parent.mkdir(parents=True, exist_ok=True)
     HTML_PATH.write_text(render_report(data, generated_at=generated_at), encoding="utf-8")
-    screenshot(HTML_PATH, PNG_PATH)
+    screenshot(HTML_PATH, PNG_PATH, height=args.height)
     print(f"wrote {HTML_PATH.relative_to(ROOT)} and {PNG_PATH.relative_to(ROOT)}")
 
 

@@ -212,10 +212,13 @@ def schema() -> Path:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the bundle files (databricks.yml, resources/, ...) that a test may break."""
+    """A copy of the bundle files (databricks.yml, resources/, the dashboard, ...) that a test
+    may break; the dbt models it reads are the project's (a link)."""
     for name in ("databricks.yml", "selectors.yml", "pyproject.toml"):
         shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    shutil.copytree(PROJECT_ROOT / "resources", tmp_path / "resources")
+    for folder in ("resources", "dashboards"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
+    (tmp_path / "models").symlink_to(PROJECT_ROOT / "models")
     return tmp_path
 
 

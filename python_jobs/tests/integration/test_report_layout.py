@@ -81,9 +81,7 @@ def _crowded() -> ReportData:
     batches, performance rows."""
     data = sample()
     groups = data.disparate_impact.copy()
-    groups["group_name"] = groups["group_name"].replace(
-        {"M": "American Indian or Alaska Native"}
-    )
+    groups["group_name"] = groups["group_name"].replace({"M": "American Indian or Alaska Native"})
     groups["n"] = 14530
     performance = pd.DataFrame(
         [_performance(b, "ok", 0.8) for b in data.disparate_impact["batch_id"].unique()]
