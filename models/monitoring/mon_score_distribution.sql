@@ -12,8 +12,11 @@
     champion's training window.
 
     - percentiles: linear interpolation (numpy's default); std: sample standard deviation.
-    - flag rate: binomial z-test of the flagged count against the budget share b,
-      z = (x - n b) / sqrt(n b (1 - b)), two-sided p-value.
+    - flag rate: z-test of the flagged count against the budget share b,
+      z = (x - n b) / sqrt(max(n b (1 - b), V)), two-sided p-value, V the cluster-robust
+      variance of the count over the batch's C rendering providers,
+      V = C / (C - 1) * sum_c (x_c - b n_c)^2 (flags cluster by provider: rings, provider-level
+      inputs); flag_rate_design_effect = max(1, V / (n b (1 - b))).
     - ks_statistic: Kolmogorov-Smirnov distance to the reference, read on the reference's
       101-point quantile grid (u_i, v_i): max over i of |F(v_i) - u_i| and |F(v_i-) - u_i|,
       F(v) the batch's share of scores <= v and F(v-) its share < v.
@@ -23,7 +26,8 @@
     - status: no_data, missing_reference, error (score PSI error), warn (score PSI warn, or a
       flag rate significantly off the budget and at least flag_rate_max_ratio times above or
       below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
-      Flags cluster in time (fraud rings), so the binomial test alone is too eager.
+      The ratio rule stays beside the cluster-robust test: a significant but small move is not
+      an alarm.
 #}
 {#- On Spark and Databricks the KS reads at most this many reference grid points (var
     reference_grid_points: training logs 101; tests/assert_reference_score_grid_fits_the_ks.sql
@@ -53,11 +57,45 @@ scores as (
 
     select
         batch_id,
+        claim_id,
         cast(fraud_probability as double) as fraud_probability,
         cast(anomaly_score as double) as anomaly_score,
         is_flagged
     from {{ ref('fraud_scores') }}
     where batch_id in (select batches.batch_id from batches)
+
+),
+
+-- the batch's claims and flags per rendering provider (a claim without one is a provider of
+-- its own kind, null): flags cluster by provider, the flag-rate test's variance counts that
+provider_flags as (
+
+    select
+        scores.batch_id,
+        features.rendering_npi,
+        count(*) as n_claims,
+        sum(case when scores.is_flagged then 1 else 0 end) as n_flagged
+    from scores
+    left join {{ ref('fct_claim_features') }} as features
+        on scores.claim_id = features.claim_id
+    group by scores.batch_id, features.rendering_npi
+
+),
+
+flag_variance as (
+
+    select
+        provider_flags.batch_id,
+        case
+            when count(*) > 1
+                then cast(count(*) as double) / (count(*) - 1) * sum(
+                        (provider_flags.n_flagged - thresholds.flag_budget_share * provider_flags.n_claims)
+                        * (provider_flags.n_flagged - thresholds.flag_budget_share * provider_flags.n_claims)
+                    )
+        end as flagged_count_variance
+    from provider_flags
+    cross join thresholds
+    group by provider_flags.batch_id
 
 ),
 
@@ -196,11 +234,22 @@ measured as (
         case
             when batches.n_claims > 0
                 then (summary.n_flagged - batches.n_claims * thresholds.flag_budget_share)
-                    / sqrt(
+                    / sqrt(greatest(
                         batches.n_claims * thresholds.flag_budget_share
-                        * (1 - thresholds.flag_budget_share)
-                    )
+                        * (1 - thresholds.flag_budget_share),
+                        coalesce(flag_variance.flagged_count_variance, 0)
+                    ))
         end as flag_rate_z,
+        case
+            when batches.n_claims > 0
+                then greatest(
+                        1.0,
+                        coalesce(flag_variance.flagged_count_variance, 0) / (
+                            batches.n_claims * thresholds.flag_budget_share
+                            * (1 - thresholds.flag_budget_share)
+                        )
+                    )
+        end as flag_rate_design_effect,
         ks.ks_statistic,
         case when batches.n_claims > 0 then score_psi.psi end as score_psi,
         case
@@ -225,6 +274,8 @@ measured as (
         on batches.batch_id = ks.batch_id
     left join score_psi
         on batches.batch_id = score_psi.batch_id
+    left join flag_variance
+        on batches.batch_id = flag_variance.batch_id
     left join families
         on batches.batch_id = families.batch_id
     left join grid_count
@@ -268,6 +319,7 @@ select
     expected_flag_rate,
     flag_rate_z,
     flag_rate_p_value,
+    flag_rate_design_effect,
     ks_statistic,
     score_psi,
     score_psi_critical_value,

@@ -503,9 +503,29 @@ def ks_on_grid(scores: np.ndarray, grid: pd.DataFrame) -> float:
     return float(np.max(np.maximum(np.abs(at_or_below - quantiles), np.abs(below - quantiles))))
 
 
-def flag_rate_test(n_flagged: int, n: int, budget: float) -> tuple[float, float]:
-    z = (n_flagged - n * budget) / np.sqrt(n * budget * (1 - budget))
-    return float(z), float(2 * stats.norm.sf(abs(z)))
+def flag_rate_test(
+    flags: np.ndarray, budget: float, clusters: pd.Series | None = None
+) -> tuple[float, float, float]:
+    """z, two-sided p and design effect of the flagged count against the budget: the variance
+    is the larger of the binomial n b (1 - b) and, with clusters (one label per claim, None its
+    own label), C / (C - 1) * sum over clusters of (x_c - b n_c)^2 (none when C < 2)."""
+    flags = np.asarray(flags, dtype=bool)
+    n, x = len(flags), int(flags.sum())
+    binomial = n * budget * (1 - budget)
+    robust = 0.0
+    if clusters is not None:
+        labels = pd.Series(clusters).astype(object).where(pd.Series(clusters).notna(), "<null>")
+        per = (
+            pd.DataFrame({"c": labels.to_numpy(), "f": flags})
+            .groupby("c")["f"]
+            .agg(["size", "sum"])
+        )
+        if len(per) > 1:
+            robust = (
+                len(per) / (len(per) - 1) * float(((per["sum"] - budget * per["size"]) ** 2).sum())
+            )
+    z = (x - n * budget) / np.sqrt(max(binomial, robust))
+    return float(z), float(2 * stats.norm.sf(abs(z))), max(1.0, robust / binomial)
 
 
 @dataclass(frozen=True)

@@ -180,10 +180,10 @@ def test_summary_shows_one_line_of_verdicts_per_monitored_batch(tmp_path: Path) 
     assert "Monitoring over time (2 batch(es)" in lines[1]
     first, second = lines[3].split(), lines[4].split()
     assert first[:3] == ["week-2025-09-29", "716", "36"]
-    assert "total_charge_amount 0.020 ok" in lines[3]
+    assert "ok 0.020 total_charge_amount" in lines[3]
     assert "0.91 / 0.50 (2)" in lines[3]
     assert second[:3] == ["week-2025-10-06", "700", "30"]
-    assert "total_charge_amount 0.310 error" in lines[4]  # the worst PSI, not the first
+    assert "error 0.310 total_charge_amount" in lines[4]  # the worst verdict, not the first
     assert "1/1" in second  # one DI fail, one warning
     assert "0.88 / - (0)" in lines[4]
     assert "No batch monitored yet" in format_monitoring_timeline([])

@@ -482,11 +482,20 @@ def test_sample_task_lines_are_what_the_local_runner_prints(
     )
     job = "claims_fraud_pipeline"
 
+    # the demo timeline's job parameters, as `make run` passes them (the Makefile's defaults)
+    makefile = text(ROOT / "Makefile")
+    demo = re.search(r'pipeline_params="--params ([^"]+)"', makefile).group(1)
+    for name in re.findall(r"\$\((\w+)\)", demo):
+        value = re.search(rf"^{name} \?= (\S+)$", makefile, re.MULTILINE).group(1)
+        demo = demo.replace(f"$({name})", value)
+    parameters = dict(pair.split("=", 1) for pair in demo.split(","))
+    latest = re.search(r"Claims fraud monitoring, batch (\S+) ", "\n".join(lines)).group(1)
+
     def runner(argv: list[str]) -> int:
-        if argv[:2] == ["claims-fraud", "alerts"]:  # no drift: what the sample's alerts said
+        if argv[:2] == ["claims-fraud", "alerts"]:  # no drift at error: the sample's alerts
             write_task_values(
                 settings.task_values_path(job, "alerts"),
-                {"retrain": False, "batch_id": "all_claims"},
+                {"retrain": False, "batch_id": latest},
             )
         return 0
 
@@ -500,6 +509,7 @@ def test_sample_task_lines_are_what_the_local_runner_prints(
         skip=["dbt_features"],
         key=job,
         bundle_jobs=jobs,
+        parameters=parameters,
     )
     assert code == 0
 

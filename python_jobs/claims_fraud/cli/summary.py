@@ -259,18 +259,26 @@ class BatchVerdicts:
 
 
 MONITORING_TIMELINE_SQL = """
-with psi as (
+with ranked as (
+    select
+        *,
+        -- the worst verdict first (error, then warn), then the largest PSI
+        1000 * case status when 'error' then 2 when 'warn' then 1 else 0 end
+            + coalesce(psi, -1) as severity
+    from {psi}
+),
+psi as (
     select
         batch_id,
-        arg_max(feature_name, coalesce(psi, -1)) as worst_feature,
-        max(psi) as worst_psi,
+        arg_max(feature_name, severity) as worst_feature,
+        arg_max(psi, severity) as worst_psi,
         case
             when count_if(status = 'error') > 0 then 'error'
             when count_if(status = 'warn') > 0 then 'warn'
             when count_if(status in ('no_data', 'missing_reference')) > 0 then max(status)
             else 'ok'
         end as psi_status
-    from {psi}
+    from ranked
     group by batch_id
 ),
 di as (
@@ -332,17 +340,18 @@ def _number(value: float | None, spec: str) -> str:
 
 
 def format_monitoring_timeline(batches: list[BatchVerdicts]) -> str:
-    """One line per batch: claims, flags, the worst PSI, disparate impact, precision."""
+    """One line per batch: claims, flags, the PSI verdict (the input with the worst status,
+    then the largest PSI), disparate impact, precision."""
     if not batches:
         return "\nNo batch monitored yet: `make monitor`."
     header = (
-        f"{'batch':<22}{'claims':>8}{'flagged':>8}  {'worst PSI':<34}{'DI fail/warn':>13}"
+        f"{'batch':<22}{'claims':>8}{'flagged':>8}  {'PSI (worst input)':<34}{'DI fail/warn':>13}"
         f"  {'precision est./real. (n)':<25}performance"
     )
     lines = ["", f"Monitoring over time ({len(batches)} batch(es); report for the charts):", header]
     for batch in batches:
         psi = (
-            f"{batch.worst_feature} {_number(batch.worst_psi, '.3f')} {batch.psi_status}"
+            f"{batch.psi_status} {_number(batch.worst_psi, '.3f')} {batch.worst_feature}"
             if batch.worst_feature
             else batch.psi_status
         )

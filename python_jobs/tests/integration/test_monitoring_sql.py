@@ -230,6 +230,7 @@ def test_drift_and_bad_input_statuses(monitored: dict) -> None:
 def test_score_distribution_agrees_with_numpy(monitored: dict) -> None:
     table = _table(monitored["project"], "mon_score_distribution").set_index("batch_id")
     scores = monitored["scores"]
+    design_effects = []
     for batch in BATCHES:
         batch_scores = scores[scores["batch_id"] == batch]
         row = table.loc[batch]
@@ -241,12 +242,19 @@ def test_score_distribution_agrees_with_numpy(monitored: dict) -> None:
             _close(row[f"{name}_std"], values.std(ddof=1), f"{batch} {name} std")
             for q in (50, 90, 95, 99):
                 _close(row[f"{name}_p{q}"], np.quantile(values, q / 100), f"{batch} {name} p{q}")
-        z, p_value = flag_rate_test(
-            int(batch_scores["is_flagged"].sum()), len(batch_scores), T["flag_budget_share"]
+        providers = batch_scores[["claim_id"]].merge(
+            monitored["features"][["claim_id", "rendering_npi"]], on="claim_id", how="left"
+        )["rendering_npi"]
+        z, p_value, design_effect = flag_rate_test(
+            batch_scores["is_flagged"].to_numpy(), T["flag_budget_share"], providers
         )
         _close(row["flag_rate_z"], z, f"{batch} flag z")
         _close(row["flag_rate_p_value"], p_value, f"{batch} flag p")
+        _close(row["flag_rate_design_effect"], design_effect, f"{batch} flag design effect")
+        design_effects.append(design_effect)
         _close(row["ks_statistic"], ks_on_grid(probability, monitored["grid"]), f"{batch} ks")
+    # b5's extra flags for West claims are not spread evenly over providers: a design effect
+    assert max(design_effects) > 1.0
     assert table.loc[DRIFTED, "status"] == "error"
     assert table.loc[NO_PROFILE_BATCH, "status"] == "missing_reference"
     assert table.loc[EMPTY_BATCH, "status"] == "no_data"
