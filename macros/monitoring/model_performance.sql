@@ -13,7 +13,7 @@
     {%- if as_of -%}
         cast({{ sql_literal(as_of) }} as timestamp)
     {%- else -%}
-        (select max(features.ingested_at) from {{ features_relation }} as features)
+        (select cast(max(features.ingested_at) as timestamp) from {{ features_relation }} as features)
     {%- endif -%}
 {%- endmacro %}
 

@@ -222,7 +222,7 @@ select
     models.model_name,
     models.model_version,
     models.run_id,
-    open_bins.bin_index,
+    cast(open_bins.bin_index as bigint) as bin_index,
     open_bins.score_lower,
     open_bins.score_upper,
     labelled_counts.mean_score,
@@ -233,8 +233,8 @@ select
     cast(coalesce(labelled_counts.n_confirmed, 0) as bigint) as n_confirmed,
     cast(coalesce(labelled_counts.n_labelled_flagged, 0) as bigint) as n_labelled_flagged,
     cast(coalesce(labelled_counts.n_confirmed_flagged, 0) as bigint) as n_confirmed_flagged,
-    (coalesce(labelled_counts.n_confirmed, 0) + 0.5) / (coalesce(labelled_counts.n_labelled, 0) + 1.0)
-        as calibrated_probability,
+    (cast(coalesce(labelled_counts.n_confirmed, 0) as double) + 0.5)
+    / (cast(coalesce(labelled_counts.n_labelled, 0) as double) + 1) as calibrated_probability,
     (select as_of.as_of from as_of) as as_of
 from open_bins
 inner join models

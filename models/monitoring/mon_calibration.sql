@@ -133,7 +133,7 @@ bins as (
 select
     bins.batch_id,
     bins.model_version,
-    bins.bin_index,
+    cast(bins.bin_index as bigint) as bin_index,
     bins.score_lower,
     bins.score_upper,
     bins.calibrated_probability,
@@ -144,15 +144,18 @@ select
     bins.n_confirmed,
     bins.n_labelled_flagged,
     bins.n_confirmed_flagged,
-    bins.n_labelled * bins.calibrated_probability as expected_confirmed,
+    cast(bins.n_labelled * bins.calibrated_probability as double) as expected_confirmed,
     case when bins.n_labelled > 0 then cast(bins.n_confirmed as double) / bins.n_labelled end
         as observed_rate,
-    {{ wilson_bound('bins.n_confirmed', 'bins.n_labelled',
-        normal_quantile_upper('1 - thresholds.performance_alpha / 2'), '-') }} as observed_ci_low,
-    {{ wilson_bound('bins.n_confirmed', 'bins.n_labelled',
-        normal_quantile_upper('1 - thresholds.performance_alpha / 2'), '+') }} as observed_ci_high,
-    bins.n_labelled * bins.calibrated_probability * (1 - bins.calibrated_probability)
-    * (1 + bins.n_labelled / (bins.reference_n_labelled + 1.0)) as confirmed_variance,
+    cast({{ wilson_bound('bins.n_confirmed', 'bins.n_labelled',
+        normal_quantile_upper('1 - thresholds.performance_alpha / 2'), '-') }} as double) as observed_ci_low,
+    cast({{ wilson_bound('bins.n_confirmed', 'bins.n_labelled',
+        normal_quantile_upper('1 - thresholds.performance_alpha / 2'), '+') }} as double) as observed_ci_high,
+    cast(
+        bins.n_labelled * bins.calibrated_probability * (1 - bins.calibrated_probability)
+        * (1 + cast(bins.n_labelled as double) / (bins.reference_n_labelled + 1))
+        as double
+    ) as confirmed_variance,
     case
         when
             bins.n_labelled * bins.calibrated_probability >= 5
@@ -161,7 +164,7 @@ select
                 (bins.n_confirmed - bins.n_labelled * bins.calibrated_probability)
                 / sqrt(
                     bins.n_labelled * bins.calibrated_probability * (1 - bins.calibrated_probability)
-                    * (1 + bins.n_labelled / (bins.reference_n_labelled + 1.0))
+                    * (1 + cast(bins.n_labelled as double) / (bins.reference_n_labelled + 1))
                 )
     end as calibration_z,
     (select as_of.as_of from as_of) as as_of

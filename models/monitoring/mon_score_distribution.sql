@@ -243,7 +243,7 @@ measured as (
         case
             when batches.n_claims > 0
                 then greatest(
-                        1.0,
+                        cast(1 as double),
                         coalesce(flag_variance.flagged_count_variance, 0) / (
                             batches.n_claims * thresholds.flag_budget_share
                             * (1 - thresholds.flag_budget_share)
