@@ -4,9 +4,10 @@ same batch, the same reference and the same model inputs, at 100k, 1M and 5M cla
 What each side runs, once per size, in one run of this script:
 
 - **The project**: ``dbt build --selector monitor --exclude-resource-type unit_test``, the
-  command of the bundle's ``dbt_monitor`` task (and of ``make run``): the seeds, the six
+  command of the bundle's ``dbt_monitor`` task (and of ``make run``): the seeds, the eight
   monitoring models (PSI per model input and bin, score distribution and KS, disparate impact
-  per protected attribute, data volume and null rates) and their data and status tests, in a
+  per protected attribute, data volume and null rates, calibration and performance against
+  SIU outcomes) and their data and status tests, in a
   process of its own, start-up and parsing included. Its inputs are built first, as a
   scheduled run finds them: ``fct_claim_features`` (every model input of the features YAML,
   typed as it says: amounts, counts with ties, shares, booleans and categorical levels with
@@ -157,7 +158,44 @@ def feature_frame(spec: FeatureSpec, n: int, seed: int, drift: float = 0.0) -> p
     frame["member_region"] = rng.choice(["Midwest", "Northeast", "South", "West"], n)
     # the rendering providers monitoring clusters by: ~250 claims each, as the demo data has
     frame["rendering_npi"] = rng.integers(0, max(2, n // 250), n).astype(str)
+    # the monitoring date (as_of) is the latest ingest
+    frame["ingested_at"] = pd.Timestamp("2026-03-01") - pd.to_timedelta(rng.integers(0, 60, n), "D")
     return pd.DataFrame(frame)
+
+
+def performance_inputs(
+    batch_ids: pd.Series, reference_score: np.ndarray, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ml_validation_scores (the champion's validation window: a fifth of the reference's
+    size, top 5% flagged) and stg_claims__siu_investigation (about 6% of the batch's claims
+    and 15% of the validation window's, closed before the monitoring date), as the
+    performance models read them."""
+    rng = np.random.default_rng(seed + 5)
+    score = reference_score[: len(reference_score) // 5]
+    validation = pd.DataFrame(
+        {
+            "claim_id": "V" + pd.Series(np.arange(len(score))).astype(str).str.zfill(9),
+            "fraud_probability": score,
+            "is_flagged": score >= np.quantile(score, 0.95),
+        }
+    )
+    picked = pd.concat(
+        [
+            validation["claim_id"][rng.random(len(validation)) < 0.15],
+            batch_ids[rng.random(len(batch_ids)) < 0.06],
+        ],
+        ignore_index=True,
+    )
+    investigations = pd.DataFrame(
+        {
+            "claim_id": picked.to_numpy(),
+            "investigation_closed_date": pd.Timestamp("2026-01-15").date(),
+            "outcome": rng.choice(
+                ["confirmed_fraud", "no_fraud", "inconclusive"], len(picked), p=[0.3, 0.65, 0.05]
+            ),
+        }
+    )
+    return _with_model(validation), investigations
 
 
 def scores_frame(claim_ids: pd.Series, batch: str, seed: int) -> pd.DataFrame:
@@ -358,6 +396,11 @@ def bench_size(claims: int, work: Path, venv: Path | None, seed: int, repeat: in
     env = dbt_env(work, duckdb_path=db, memory_limit=MEMORY_LIMIT)
     dbt(env, "seed", "--select", *SEEDS)
     reference_profile_sql(env, db, reference, bins, reference_score, types)
+    # the performance models' inputs, and the champion's calibration (the score step's model)
+    validation, investigations = performance_inputs(batch["claim_id"], reference_score, seed)
+    write_table(db, "main_ml", "ml_validation_scores", validation)
+    write_table(db, "main_staging", "stg_claims__siu_investigation", investigations)
+    dbt(env, "run", "--select", "ml_score_calibration")
     print(
         f"{claims:,} claims: the batches are synthetic and drifted, so dbt prints failing "
         "status tests below: the job's verdicts, not benchmark errors",
