@@ -18,6 +18,22 @@
 {%- endmacro %}
 
 {#
+    The SIU outcomes the performance monitoring counts, one row per claim: conclusive ones
+    (confirmed_fraud = 1, no_fraud = 0; inconclusive left out, as training does) closed on or
+    before the monitoring date, read from the CTE as_of_cte (one row, column as_of: the
+    macro monitoring_as_of). A select statement: the body of a CTE.
+#}
+{% macro closed_siu_outcomes(investigations, as_of_cte) -%}
+    select
+        claim_id,
+        case when outcome = 'confirmed_fraud' then 1 else 0 end as is_confirmed
+    from {{ investigations }}
+    where
+        outcome in ('confirmed_fraud', 'no_fraud')
+        and investigation_closed_date <= (select cast({{ as_of_cte }}.as_of as date) from {{ as_of_cte }})
+{%- endmacro %}
+
+{#
     One bound of the Wilson score interval of a binomial proportion x / n at normal quantile z:
     (p + z^2/(2n) +- z sqrt(p(1-p)/n + z^2/(4n^2))) / (1 + z^2/n), p = x / n; null when n = 0.
     sign: '-' for the lower bound, '+' for the upper one.

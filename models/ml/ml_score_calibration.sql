@@ -63,13 +63,7 @@ validation as (
 
 outcomes as (
 
-    select
-        claim_id,
-        case when outcome = 'confirmed_fraud' then 1 else 0 end as is_confirmed
-    from {{ ref('stg_claims__siu_investigation') }}
-    where
-        outcome in ('confirmed_fraud', 'no_fraud')
-        and investigation_closed_date <= (select cast(as_of.as_of as date) from as_of)
+    {{ closed_siu_outcomes(ref('stg_claims__siu_investigation'), 'as_of') }}
 
 ),
 
