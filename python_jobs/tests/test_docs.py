@@ -529,6 +529,12 @@ def test_sample_counts_match_the_generator_manifest_for_its_settings(tmp_path: P
     settings = stated_settings()
     out = tmp_path / "raw"
     argv = ["generate", "--lines", str(settings["LINES"]), "--seed", str(settings["SEED"])]
+    # `make data` with the default TIMELINE=1 turns the drift knob on (the Makefile's defaults)
+    makefile = text(ROOT / "Makefile")
+    assert re.search(r"^TIMELINE \?= 1$", makefile, re.MULTILINE)
+    for option in ("DRIFT_START", "DRIFT_STRENGTH"):
+        value = re.search(rf"^{option} \?= (\S+)$", makefile, re.MULTILINE).group(1)
+        argv += [f"--{option.lower().replace('_', '-')}", value]
     assert main([*argv, "--out", str(out), "--no-progress"]) == 0
     manifest = json.loads((out / "_manifest.json").read_text())
     lines = sample_lines()
