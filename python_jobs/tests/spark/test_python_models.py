@@ -25,6 +25,7 @@ SCORING_MODELS = (
     "ml_reference_bins",
     "ml_reference_scores",
     "ml_reference_score_quantiles",
+    "ml_validation_scores",
 )
 
 
@@ -81,8 +82,16 @@ def scored(built_project: SparkProject, compiled: Path, promoted: str) -> dict[s
 
 @pytest.fixture(scope="module")
 def reference_profile(built_project: SparkProject, scored: dict[str, int]) -> dict[str, str]:
-    """Its unit test runs once on Spark, in monitoring_build."""
-    built_project.dbt("build", "--select", "ml_reference_profile", "--exclude", "test_type:unit")
+    """With the calibration the score step builds beside it; their unit tests run once on
+    Spark, in monitoring_build."""
+    built_project.dbt(
+        "build",
+        "--select",
+        "ml_reference_profile",
+        "ml_score_calibration",
+        "--exclude",
+        "test_type:unit",
+    )
     return statuses(built_project)
 
 
