@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from claims_fraud.ml.score import select_window
-from claims_fraud.ml.training_job import TrainingSettings, TrainingWindow
+from claims_fraud.ml.training_job import TrainingSettings
+from claims_fraud.ml.training_window import TrainingWindow
 from claims_fraud.warehouse import params
 from claims_fraud.warehouse.params import InvalidParameterError, ScoringBatch
 
