@@ -8,11 +8,7 @@ calibration is missing_reference, the empty batch no_data."""
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 from monitoring_fixture import (
     DRIFTED,
@@ -24,10 +20,9 @@ from monitoring_fixture import (
 from performance_oracle import batch_performance, calibration, calibration_starts, labels
 from targets import read_table
 
+from integration.test_monitoring_sql import T, _close  # the thresholds seed, the 1e-9 comparison
+
 pytestmark = pytest.mark.portable
-TOLERANCE = 1e-9
-THRESHOLDS = pd.read_csv(Path(__file__).resolve().parents[3] / "seeds/monitoring_thresholds.csv")
-T = dict(zip(THRESHOLDS["threshold_name"], THRESHOLDS["threshold_value"], strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +39,6 @@ def oracle() -> dict:
         "calibration": calibration(validation, labelled, bins),
         "starts": calibration_starts(validation, labelled, bins),
     }
-
-
-def _close(actual, expected, what: str) -> None:
-    if expected is None or (isinstance(expected, float) and math.isnan(expected)):
-        assert actual is None or pd.isna(actual), f"{what}: expected null, got {actual}"
-        return
-    assert actual is not None, f"{what}: expected {expected}, got null"
-    assert not pd.isna(actual), f"{what}: expected {expected}, got null"
-    assert abs(float(actual) - float(expected)) <= TOLERANCE, f"{what}: {actual} != {expected}"
 
 
 def test_calibration_bins_agree_with_the_oracle(
