@@ -23,7 +23,9 @@ SEED ?= 42
 # The demo with time in it (TIMELINE=1, the default), on the generated data (claims of
 # 2024-2025; make data): the models train on claims ingested before DEMO_TRAIN_UNTIL (and the
 # SIU outcomes closed before it), leaving out the first WARMUP_DAYS of claims (their
-# point-in-time features lack history); then the pipeline scores and monitors the claims
+# point-in-time features lack history: the network features need member_history_days, 180, to
+# know a new patient and 180 more to count a provider's, so 365; with less, the training
+# window's reference holds features still filling up and quiet weeks drift from it); then the pipeline scores and monitors the claims
 # ingested from DEMO_TRAIN_UNTIL to DEMO_SCORE_UNTIL in BATCH_DAYS-day batches, as if they had
 # arrived week after week, with DEMO_SCORE_UNTIL as the monitoring date (SIU outcomes closed
 # later are not known yet). The generated data drifts charges, units and telehealth from
@@ -36,7 +38,7 @@ TIMELINE ?= 1
 DEMO_TRAIN_UNTIL ?= 2025-09-29
 DEMO_SCORE_UNTIL ?= 2025-12-29
 BATCH_DAYS ?= 7
-WARMUP_DAYS ?= 270
+WARMUP_DAYS ?= 365
 DRIFT_START ?= 2025-11-24
 DRIFT_STRENGTH ?= 0.4
 export CLAIMS_FRAUD_RAW_DIR := $(abspath $(RAW_DIR))

@@ -1,7 +1,8 @@
 {#
     One row per valid claim: where the claim sits in the network of members and providers,
     the trace a ring of providers billing a shared set of members leaves. A new provider is one
-    the member first saw after having history (int_member_first_visits).
+    the member saw as a new patient: first there in member_history_days, after having that much
+    history (int_member_first_visits).
     - member_new_providers_prior_30d: providers other than this claim's that the member first
       saw, as new providers, 1 to 30 days before the claim. Members mostly go back to providers
       they know; a ring's members go to several new ones within weeks.
@@ -14,8 +15,8 @@
       own day: this claim's start for this claim's provider, the member's first visit for the
       other), capped at 1. Honest busy providers share many new members by chance; a ring's
       providers share most of theirs.
-    - is_new_patient: this claim is the member's first visit to this claim's provider, as a new
-      provider (int_member_first_visits).
+    - is_new_patient: this claim is a first visit of the member to this claim's provider, as a
+      new provider (int_member_first_visits).
     Point in time: only first visits before this claim's start date count (and this claim's
     own, for is_new_patient).
 #}

@@ -1,7 +1,8 @@
 {#
-    One row per member and ordered pair of providers the member went to as new patients within
+    One row per member, ordered pair of providers the member went to as new patients within
     30 days of each other (int_member_first_visits, first visits to a new provider; both
-    orders): the links of the member-provider network that a ring of providers sharing a set of
+    orders) and pair_day_number (a member back as a new patient months later makes the pair
+    again): the links of the member-provider network that a ring of providers sharing a set of
     members leaves. pair_day_number is the later of the two first visits, the day the pair is
     known. The network features (int_claim_provider_network, int_provider_community) count
     these, each only before its own day.
