@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='model_version',
         incremental_strategy=incremental_strategy(),
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 {#
@@ -17,8 +17,13 @@
     / the window's claims (nulls included), so a feature's shares sum to 1. A monitored feature
     the champion was not trained on has no bins and no column here, and is left out. Rebuilt for
     the current @champion by each score build; earlier champions' rows stay.
+    reference_count_variance: the bin count's cluster-robust variance, the window's claims
+    clustered by rendering provider as the batches' are (clustered_count_variance;
+    mon_feature_psi turns it into the reference's design effect). A champion whose run logged
+    no providers counts each claim as its own cluster (no design effect).
 #}
 {%- set features = monitored_features() %}
+{%- set logged = [] %}
 {%- if execute %}
     {#- the inputs the champion was trained on (none listed before the table exists: unit tests) #}
     {%- set logged_columns = adapter.get_columns_in_relation(ref('ml_reference_scores')) %}
@@ -27,6 +32,8 @@
         {%- set features = features | selectattr('name', 'in', logged) | list %}
     {%- endif %}
 {%- endif %}
+{#- the training window's providers, logged with the inputs since they cluster its claims #}
+{%- set has_providers = not logged or 'rendering_npi' in logged %}
 
 with
 
@@ -56,8 +63,25 @@ reference_claims as (
             {{ feature.name }},
         {%- endfor %}
         model_version,
+        -- the clusters: the window's providers (a missing one is a cluster of its own); a
+        -- champion logged without them counts each claim as its own cluster
+        {{ dbt.concat([
+            "model_version", "'|'",
+            ("coalesce(cast(rendering_npi as " ~ dbt.type_string() ~ "), '')") if has_providers
+            else "cast(claim_id as " ~ dbt.type_string() ~ ")"]) }} as cluster_key,
         fraud_probability
     from {{ ref('ml_reference_scores') }}
+
+),
+
+clusters as (
+
+    select
+        cluster_key,
+        model_version,
+        count(*) as cluster_n
+    from reference_claims
+    group by cluster_key, model_version
 
 ),
 
@@ -65,8 +89,10 @@ reference_sizes as (
 
     select
         model_version,
-        cast(count(*) as bigint) as reference_n
-    from reference_claims
+        cast(sum(cluster_n) as bigint) as reference_n,
+        count(*) as n_clusters,
+        sum(cast(cluster_n as double) * cluster_n) as sum_cluster_n_squared
+    from clusters
     group by model_version
 
 ),
@@ -74,18 +100,35 @@ reference_sizes as (
 -- The linter's duckdb dialect cannot parse the macro's GROUP BY GROUPING SETS (DuckDB and
 -- Spark can): parse errors are off for this CTE alone.
 -- noqa: disable=PRS
-reference_counts as (
+cluster_counts as (
 
     {{ feature_bin_counts(
         values='reference_claims',
         bins='bins',
-        key='model_version',
+        key='cluster_key',
         features=features,
         score_columns=['fraud_probability'],
     ) }}
 
 ),
 -- noqa: enable=PRS
+
+-- per model version, feature and bin: the count, and the sums its variance needs
+reference_counts as (
+
+    select
+        clusters.model_version,
+        cluster_counts.feature_name,
+        cluster_counts.bin_index,
+        cast(sum(cluster_counts.n_values) as bigint) as n_values,
+        sum(cast(cluster_counts.n_values as double) * cluster_counts.n_values) as sum_squares,
+        sum(cast(cluster_counts.n_values as double) * clusters.cluster_n) as sum_cross
+    from cluster_counts
+    inner join clusters
+        on cluster_counts.cluster_key = clusters.cluster_key
+    group by clusters.model_version, cluster_counts.feature_name, cluster_counts.bin_index
+
+),
 
 counted as (
 
@@ -101,7 +144,15 @@ counted as (
         bins.upper_bound,
         bins.level,
         reference_sizes.reference_n,
-        coalesce(reference_counts.n_values, 0) as reference_count
+        coalesce(reference_counts.n_values, 0) as reference_count,
+        {{ clustered_count_variance(
+            n_clusters='reference_sizes.n_clusters',
+            n='reference_sizes.reference_n',
+            bin_count='coalesce(reference_counts.n_values, 0)',
+            sum_squares='coalesce(reference_counts.sum_squares, 0)',
+            sum_cross='coalesce(reference_counts.sum_cross, 0)',
+            sum_cluster_n_squared='reference_sizes.sum_cluster_n_squared',
+        ) }} as reference_count_variance
     from bins
     inner join reference_sizes
         on bins.model_version = reference_sizes.model_version
@@ -130,5 +181,6 @@ select
     upper_bound,
     level,
     reference_count,
+    reference_count_variance,
     cast(reference_count as double) / reference_n as reference_share
 from counted

@@ -12,8 +12,9 @@
     batch, its critical value, the verdict and the bin that contributed most.
 
     PSI = sum over bins of (q - p) * ln(q / p) (mon_feature_psi_bins). Critical value
-    c = (1/N + D/M) * chi2_q'(K - 1) (Wilson-Hilferty), D the batch's design effect for the
-    input (psi_design_effect: claims clustered by provider), q' = 1 - (1 - q) / T
+    c = (D_ref/N + D/M) * chi2_q'(K - 1) (Wilson-Hilferty), D and D_ref the batch's and the
+    training window's design effects for the input (psi_design_effect: claims clustered by
+    provider; a provider-level input holds few independent values on either side), q' = 1 - (1 - q) / T
     (psi_family_quantile: Bonferroni over the T PSIs of the batch, every profiled input and
     the score), q = psi_significance_quantile.
     Status:
@@ -66,6 +67,7 @@ bins as (
         reference_count,
         current_count,
         current_count_variance,
+        reference_count_variance,
         reference_n,
         n_bins,
         reference_share,
@@ -89,7 +91,9 @@ per_feature as (
         max(reference_n) as reference_n,
         max(case when bin_kind = 'null' then current_count end) as current_null_count,
         sum(psi_contribution) as psi,
-        {{ psi_design_effect('current_count_variance', 'current_count', 'n_bins') }} as design_effect
+        {{ psi_design_effect('current_count_variance', 'current_count', 'n_bins') }} as design_effect,
+        {{ psi_design_effect('reference_count_variance', 'reference_count', 'n_bins') }}
+            as reference_design_effect
     from bins
     group by batch_id, feature_name
 
@@ -135,9 +139,12 @@ measured as (
                 then {{ psi_critical_value(
                     'per_feature.reference_n', 'batches.n_claims', 'per_feature.n_bins',
                     psi_family_quantile('thresholds.psi_significance_quantile', 'families.n_psi_tests'),
-                    'per_feature.design_effect') }}
+                    'per_feature.design_effect', 'per_feature.reference_design_effect') }}
         end as critical_value,
         case when batches.n_claims > 0 then per_feature.design_effect end as design_effect,
+        case
+            when batches.n_claims > 0 then per_feature.reference_design_effect
+        end as reference_design_effect,
         thresholds.psi_warn,
         thresholds.psi_error,
         top_bins.bin_index as top_bin_index,
@@ -186,5 +193,6 @@ select
     top_bin_level,
     top_bin_reference_share,
     top_bin_current_share,
-    top_bin_contribution
+    top_bin_contribution,
+    reference_design_effect
 from measured

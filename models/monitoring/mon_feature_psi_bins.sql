@@ -20,8 +20,9 @@
     claims clustered by rendering provider (a provider-level input takes one value for all
     of a provider's claims of a day): C / (C - 1) * sum_c (m_ck - q_k m_c)^2 over the C
     providers of the batch, m_ck their claims in the bin, m_c their claims, q_k = m_k / M the
-    bin's raw share; null with fewer than 2 providers. mon_feature_psi turns it into the PSI's
-    design effect.
+    bin's raw share; null with fewer than 2 providers (clustered_count_variance).
+    reference_count_variance: the same for the training window's count (ml_reference_profile).
+    mon_feature_psi turns them into the PSI's design effects.
 #}
 {%- set features = monitored_features() %}
 {#- Range bins per feature the SQL reads (the score has 20; deciles at most 10). #}
@@ -71,7 +72,8 @@ profile as (
         lower_bound,
         upper_bound,
         level,
-        reference_count
+        reference_count,
+        reference_count_variance
     from {{ ref('ml_reference_profile') }}
     where model_version in (select batches.model_version from batches)
 
@@ -155,16 +157,15 @@ bins as (
         batches.n_claims as current_n,
         coalesce(current_counts.n_values, 0) as current_count,
         count(*) over (partition by batches.batch_id, profile.feature_name) as n_bins,
-        case
-            when cluster_totals.n_clusters > 1
-                then cluster_totals.n_clusters / (cluster_totals.n_clusters - 1.0) * (
-                        coalesce(current_counts.sum_squares, 0)
-                        - 2 * coalesce(current_counts.n_values, 0) / cast(batches.n_claims as double)
-                        * coalesce(current_counts.sum_cross, 0)
-                        + power(coalesce(current_counts.n_values, 0) / cast(batches.n_claims as double), 2)
-                        * cluster_totals.sum_cluster_n_squared
-                    )
-        end as current_count_variance
+        {{ clustered_count_variance(
+            n_clusters='cluster_totals.n_clusters',
+            n='batches.n_claims',
+            bin_count='coalesce(current_counts.n_values, 0)',
+            sum_squares='coalesce(current_counts.sum_squares, 0)',
+            sum_cross='coalesce(current_counts.sum_cross, 0)',
+            sum_cluster_n_squared='cluster_totals.sum_cluster_n_squared',
+        ) }} as current_count_variance,
+        profile.reference_count_variance
     from batches
     inner join profile
         on batches.model_version = profile.model_version
@@ -215,5 +216,6 @@ select
     case
         when current_n > 0
             then {{ psi_contribution('current_share', 'reference_share') }}
-    end as psi_contribution
+    end as psi_contribution,
+    reference_count_variance
 from shares

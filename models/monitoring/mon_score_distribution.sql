@@ -22,7 +22,7 @@
       F(v) the batch's share of scores <= v and F(v-) its share < v.
     - score_psi: the PSI of fraud_probability (mon_feature_psi_bins), same critical value
       (Bonferroni over the batch's PSIs included) and verdict as mon_feature_psi (its design
-      effect: score_psi_design_effect).
+      effects: score_psi_design_effect, score_psi_reference_design_effect).
     - status: no_data, missing_reference, error (score PSI error), warn (score PSI warn, or a
       flag rate significantly off the budget and at least flag_rate_max_ratio times above or
       below it: the review queue doubled or halved), insufficient_evidence (score PSI), ok.
@@ -197,7 +197,9 @@ score_psi as (
         max(n_bins) as n_bins,
         max(reference_n) as reference_n,
         sum(psi_contribution) as psi,
-        {{ psi_design_effect('current_count_variance', 'current_count', 'n_bins') }} as design_effect
+        {{ psi_design_effect('current_count_variance', 'current_count', 'n_bins') }} as design_effect,
+        {{ psi_design_effect('reference_count_variance', 'reference_count', 'n_bins') }}
+            as reference_design_effect
     from {{ ref('mon_feature_psi_bins') }}
     where
         feature_name = 'fraud_probability'
@@ -257,9 +259,12 @@ measured as (
                 then {{ psi_critical_value(
                     'score_psi.reference_n', 'batches.n_claims', 'score_psi.n_bins',
                     psi_family_quantile('thresholds.psi_significance_quantile', 'families.n_psi_tests'),
-                    'score_psi.design_effect') }}
+                    'score_psi.design_effect', 'score_psi.reference_design_effect') }}
         end as score_psi_critical_value,
         case when batches.n_claims > 0 then score_psi.design_effect end as score_psi_design_effect,
+        case
+            when batches.n_claims > 0 then score_psi.reference_design_effect
+        end as score_psi_reference_design_effect,
         score_psi.n_bins as score_psi_bins,
         (grid_count.n_grid_points is not null) as has_reference_grid,
         thresholds.psi_warn,
@@ -324,6 +329,7 @@ select
     score_psi,
     score_psi_critical_value,
     score_psi_design_effect,
+    score_psi_reference_design_effect,
     score_psi_status,
     case
         when n = 0 then 'no_data'

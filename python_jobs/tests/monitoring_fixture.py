@@ -59,6 +59,7 @@ STATUS_TESTS = (
     "performance_within",
 )
 OK_STATUSES = {"success", "pass", "warn", "no-op"}  # no-op: the exposures
+PROVIDER_LEVEL = "provider_high_em_share"  # one value per provider (_features)
 
 
 def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float = 0.0):
@@ -90,6 +91,11 @@ def _features(spec: FeatureSpec, n: int, rng: np.random.Generator, drift: float 
     # the disparate impact tests' clusters: 150 providers, taking turns (no draw, so the
     # random inputs above are what they were)
     frame["rendering_npi"] = [f"npi-{j % 150:03d}" for j in range(n)]
+    # one provider-level input, a value per provider as the provider shares have (no draw
+    # either): its counts cluster by provider in the reference and in the batches, so both
+    # sides of its PSI have design effects well above 1
+    provider = np.arange(n) % 150
+    frame[PROVIDER_LEVEL] = (provider % 17) / 17 + 0.5 * drift
     return pd.DataFrame(frame)
 
 

@@ -160,11 +160,35 @@ def bin_values(values: pd.Series, bins_of_feature: pd.DataFrame) -> np.ndarray:
     return np.array(out, dtype="int64")
 
 
+def count_variances(
+    assigned: np.ndarray, bin_indices: pd.Series, clusters: pd.Series | None
+) -> np.ndarray:
+    """Each bin's cluster-robust count variance, ``C / (C - 1) * sum_c (m_ck - q_k m_c) ** 2``
+    (``assigned``: each value's bin; ``clusters``: one label per value, a missing one a cluster
+    of its own); NaN without clusters or with fewer than 2."""
+    variance = np.full(len(bin_indices), np.nan)
+    if clusters is None:
+        return variance
+    labels = clusters.astype(object).where(clusters.notna(), "").map(str).to_numpy()
+    table = pd.crosstab(labels, assigned).reindex(columns=bin_indices, fill_value=0)
+    c = len(table)
+    if c >= 2:
+        per_cluster = table.to_numpy(dtype=float)  # m_ck
+        sizes = per_cluster.sum(axis=1, keepdims=True)  # m_c
+        raw = per_cluster.sum(axis=0) / len(assigned)  # q_k, unsmoothed
+        variance = c / (c - 1) * ((per_cluster - raw * sizes) ** 2).sum(axis=0)
+    return variance
+
+
 def reference_counts(
-    frame: pd.DataFrame, bins: pd.DataFrame, score: np.ndarray | None = None
+    frame: pd.DataFrame,
+    bins: pd.DataFrame,
+    score: np.ndarray | None = None,
+    clusters: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """``bins`` with ``reference_count`` and ``reference_share`` (count / rows of ``frame``, nulls
-    included): what ml_reference_profile holds. The score (feature type 'score') takes its
+    """``bins`` with ``reference_count``, ``reference_share`` (count / rows of ``frame``, nulls
+    included) and ``reference_count_variance`` (clustered by ``clusters``, one label per row of
+    ``frame``): what ml_reference_profile holds. The score (feature type 'score') takes its
     values from ``score``."""
     parts = []
     for _, rows in bins.groupby("feature_name", sort=False):
@@ -175,7 +199,10 @@ def reference_counts(
             values = frame[rows["feature_name"].iloc[0]]
         assigned = bin_values(values, rows)
         counts = [int((assigned == index).sum()) for index in rows["bin_index"]]
-        parts.append(rows.assign(reference_count=counts))
+        variance = count_variances(
+            assigned, rows["bin_index"], None if clusters is None else clusters.reset_index(drop=True)
+        )
+        parts.append(rows.assign(reference_count=counts, reference_count_variance=variance))
     profile = pd.concat(parts, ignore_index=True)
     profile["reference_share"] = profile["reference_count"] / len(frame)
     return profile.astype({"reference_count": "int64"})
@@ -426,8 +453,8 @@ def psi_bins(
     values: pd.Series, profile_rows: pd.DataFrame, clusters: pd.Series | None = None
 ) -> pd.DataFrame:
     """Counts, smoothed shares and PSI contribution per bin of one feature; with ``clusters``
-    (one label per value: the rendering provider) also each count's cluster-robust variance,
-    ``C / (C - 1) * sum_c (m_ck - q_k m_c) ** 2`` (NaN with fewer than 2 clusters)."""
+    (one label per value: the rendering provider) also each count's cluster-robust variance
+    (count_variances); the reference's comes with ``profile_rows`` when it has one."""
     rows = profile_rows.sort_values("bin_index").reset_index(drop=True)
     assigned = bin_values(values, rows)
     k = len(rows)
@@ -436,16 +463,10 @@ def psi_bins(
     n, m = reference.sum(), float(len(values))
     p = (reference + 0.5) / (n + 0.5 * k)
     q = (counts + 0.5) / (m + 0.5 * k)
-    variance = np.full(k, np.nan)
-    if clusters is not None:
-        labels = clusters.astype(object).where(clusters.notna(), "").map(str).to_numpy()
-        table = pd.crosstab(labels, assigned).reindex(columns=rows["bin_index"], fill_value=0)
-        c = len(table)
-        if c >= 2:
-            per_cluster = table.to_numpy(dtype=float)  # m_ck
-            sizes = per_cluster.sum(axis=1, keepdims=True)  # m_c
-            raw = counts / m  # q_k, unsmoothed
-            variance = c / (c - 1) * ((per_cluster - raw * sizes) ** 2).sum(axis=0)
+    variance = count_variances(
+        assigned, rows["bin_index"], None if clusters is None else clusters.reset_index(drop=True)
+    )
+    reference_variance = rows.get("reference_count_variance", pd.Series(np.nan, index=rows.index))
     return pd.DataFrame(
         {
             "bin_index": rows["bin_index"].to_numpy(),
@@ -454,19 +475,23 @@ def psi_bins(
             "current_share": q,
             "psi_contribution": (q - p) * np.log(q / p),
             "current_count_variance": variance,
+            "reference_count": reference.astype(int),
+            "reference_count_variance": reference_variance.to_numpy(dtype=float),
             "reference_n": int(n),
             "n_bins": k,
         }
     )
 
 
-def psi_design_effect(bins: pd.DataFrame) -> float:
-    """max(1, sum over bins holding claims of V_k / m_k, over K - 1); 1 without variances."""
-    held = bins[bins["current_count"] > 0]
-    if held["current_count_variance"].isna().all():
+def psi_design_effect(bins: pd.DataFrame, side: str = "current") -> float:
+    """max(1, sum over bins holding claims of V_k / m_k, over K - 1); 1 without variances.
+    ``side``: "current" (the batch) or "reference" (the training window)."""
+    count, variance = bins[f"{side}_count"], bins[f"{side}_count_variance"]
+    held = count > 0
+    if variance[held].isna().all():
         return 1.0
     k = int(bins["n_bins"].iloc[0])
-    total = float((held["current_count_variance"] / held["current_count"]).sum())
+    total = float((variance[held] / count[held]).sum())
     return max(1.0, total / (k - 1))
 
 
@@ -474,7 +499,10 @@ def psi_verdict(bins: pd.DataFrame, m: int, warn: float, error: float, quantile:
     psi = float(bins["psi_contribution"].sum())
     n, k = int(bins["reference_n"].iloc[0]), int(bins["n_bins"].iloc[0])
     design_effect = psi_design_effect(bins)
-    critical = (1 / n + design_effect / m) * wilson_hilferty_quantile(quantile, k - 1)
+    reference_design_effect = psi_design_effect(bins, "reference")
+    critical = (reference_design_effect / n + design_effect / m) * wilson_hilferty_quantile(
+        quantile, k - 1
+    )
     if psi >= error and psi >= critical:
         status = "error"
     elif psi >= warn and psi >= critical:
@@ -488,6 +516,7 @@ def psi_verdict(bins: pd.DataFrame, m: int, warn: float, error: float, quantile:
         "psi": psi,
         "critical_value": critical,
         "design_effect": design_effect,
+        "reference_design_effect": reference_design_effect,
         "status": status,
         "top_bin_index": int(top["bin_index"]),
     }

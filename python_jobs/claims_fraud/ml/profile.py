@@ -57,10 +57,12 @@ REFERENCE_FOLDER = "reference"
 PROFILE_FILE = "reference_profile.csv"
 QUANTILES_FILE = "score_quantiles.csv"
 SCORES_FILE = "scores.parquet"
-# The training window's model inputs as the model was trained on them (claim_id + inputs):
-# ml_reference_scores joins them to the scores, so the reference is counted on what training saw,
-# not on today's warehouse (regenerated, backfilled or drifted since).
+# The training window's model inputs as the model was trained on them (claim_id, the rendering
+# provider + inputs): ml_reference_scores joins them to the scores, so the reference is counted
+# on what training saw, not on today's warehouse (regenerated, backfilled or drifted since); the
+# providers cluster its claims (ml_reference_profile's variances).
 INPUTS_FILE = "training_inputs.parquet"
+PROVIDER = "rendering_npi"
 TRAINING_WINDOW, VALIDATION_WINDOW = "training", "validation"
 SCORE_COLUMNS = ("claim_id", "scoring_window", "fraud_probability", "is_flagged")
 

@@ -39,6 +39,7 @@ from claims_fraud.ml.mlflow_models import log_autoencoder, log_classifier
 from claims_fraud.ml.profile import (
     INPUTS_FILE,
     PROFILE_FILE,
+    PROVIDER,
     QUANTILES_FILE,
     REFERENCE_FOLDER,
     SCORE_COLUMNS,
@@ -262,15 +263,16 @@ def log_window_scores(scores: pd.DataFrame) -> None:
 
 def log_training_inputs(train_window: pd.DataFrame, spec: FeatureSpec) -> None:
     """Log the training window's model inputs with the active MLflow run
-    (``reference/training_inputs.parquet``: claim_id and every input of ``spec``), the values
-    ml_reference_profile counts in the reference bins."""
-    missing = [c for c in ("claim_id", *spec.inputs) if c not in train_window.columns]
+    (``reference/training_inputs.parquet``: claim_id, rendering_npi and every input of
+    ``spec``), the values ml_reference_profile counts in the reference bins; the providers
+    cluster the window's claims (the reference's design effect)."""
+    missing = [c for c in ("claim_id", PROVIDER, *spec.inputs) if c not in train_window.columns]
     if missing:
         raise ValueError(f"the training window lacks column(s) {', '.join(missing)}")
-    inputs = train_window[["claim_id", *spec.inputs]].reset_index(drop=True)
+    inputs = train_window[["claim_id", PROVIDER, *spec.inputs]].reset_index(drop=True)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / INPUTS_FILE
-        inputs.astype({"claim_id": "string"}).to_parquet(path, index=False)
+        inputs.astype({"claim_id": "string", PROVIDER: "string"}).to_parquet(path, index=False)
         mlflow.log_artifact(str(path), artifact_path=REFERENCE_FOLDER)
 
 

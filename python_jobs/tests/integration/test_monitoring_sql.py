@@ -27,6 +27,7 @@ from monitoring_fixture import (
     DRIFTED,
     EMPTY_BATCH,
     NO_PROFILE_BATCH,
+    PROVIDER_LEVEL,
     monitoring_inputs,
 )
 from monitoring_oracle import (
@@ -62,7 +63,10 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict:
     reference = reference_scores.drop(columns=[*MODEL, "fraud_probability"])
     # what ml_reference_profile must hold: the bins, counted by the oracle
     profile = reference_counts(
-        reference, bins.drop(columns=list(MODEL)), reference_scores["fraud_probability"].to_numpy()
+        reference,
+        bins.drop(columns=list(MODEL)),
+        reference_scores["fraud_probability"].to_numpy(),
+        clusters=reference["rendering_npi"],
     )
     features_frame, scores_frame = inputs["fct_claim_features"], inputs["fraud_scores"]
     in_batch = scores_frame["batch_id"] == CHALLENGER_BATCH
@@ -158,6 +162,11 @@ def test_reference_profile_counts_agree_with_numpy(monitored: dict) -> None:
     assert actual["bin_kind"].tolist() == expected["bin_kind"].tolist()
     diff = np.abs(actual["reference_share"].to_numpy() - expected["reference_share"].to_numpy())
     assert diff.max() <= TOLERANCE
+    # the counts' cluster-robust variances (the window's claims clustered by provider):
+    # relative 1e-9, counts in the hundreds
+    variance = expected["reference_count_variance"].to_numpy()
+    diff = np.abs(actual["reference_count_variance"].to_numpy() - variance)
+    assert (diff <= TOLERANCE * np.maximum(1.0, variance)).all()
     shares = actual.groupby(level="feature_name")["reference_share"].sum()
     assert ((shares - 1).abs() <= TOLERANCE).all()
     # the fixture's edge cases reach the reference too: nulls, the pooled rare level
@@ -170,7 +179,7 @@ def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
     bins = _table(project, "mon_feature_psi_bins")
     psi = _table(project, "mon_feature_psi").set_index(["batch_id", "feature_name"])
     features = [*monitored["spec"].inputs, "fraud_probability"]
-    checked, design_effects = 0, []
+    checked, design_effects, reference_design_effects = 0, [], {}
     # the batch's PSIs are one family: Bonferroni over every profiled input and the score
     family_quantile = 1 - (1 - T["psi_significance_quantile"]) / len(features)
     for batch in BATCHES:
@@ -199,13 +208,23 @@ def test_psi_bins_and_psi_agree_with_numpy(monitored: dict) -> None:
             _close(row["psi"], verdict["psi"], f"psi {batch} {feature}")
             _close(row["critical_value"], verdict["critical_value"], f"c {batch} {feature}")
             _close(row["design_effect"], verdict["design_effect"], f"d {batch} {feature}")
+            _close(
+                row["reference_design_effect"],
+                verdict["reference_design_effect"],
+                f"d_ref {batch} {feature}",
+            )
             design_effects.append(verdict["design_effect"])
+            reference_design_effects[feature] = verdict["reference_design_effect"]
             assert row["status"] == verdict["status"], f"{batch} {feature}"
             assert row["top_bin_index"] == verdict["top_bin_index"], f"{batch} {feature}"
             checked += 1
     assert checked == len(BATCHES) * len(features)
     # the fixture's providers take turns, so clustering is mild; some batches still exceed 1
     assert max(design_effects) > 1.0
+    # its provider-level input holds 150 providers' values, not 5,000 claims' (17 values each
+    # repeated by 8-9 providers: a design effect far above 1, where a random input's is ~1)
+    assert reference_design_effects[PROVIDER_LEVEL] > 10
+    assert reference_design_effects["total_charge_amount"] < 2
 
 
 def test_drift_and_bad_input_statuses(monitored: dict) -> None:
