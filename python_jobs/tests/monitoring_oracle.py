@@ -199,9 +199,8 @@ def reference_counts(
             values = frame[rows["feature_name"].iloc[0]]
         assigned = bin_values(values, rows)
         counts = [int((assigned == index).sum()) for index in rows["bin_index"]]
-        variance = count_variances(
-            assigned, rows["bin_index"], None if clusters is None else clusters.reset_index(drop=True)
-        )
+        labels = None if clusters is None else clusters.reset_index(drop=True)
+        variance = count_variances(assigned, rows["bin_index"], labels)
         parts.append(rows.assign(reference_count=counts, reference_count_variance=variance))
     profile = pd.concat(parts, ignore_index=True)
     profile["reference_share"] = profile["reference_count"] / len(frame)

@@ -143,7 +143,7 @@ def explain_batch(
 
 def contributions_from_dbt(scores: Any, features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     """The ``ml_score_contributions`` model's one call: settings from its ``meta.scoring``."""
-    from claims_fraud.ml.training_job import to_pandas
+    from claims_fraud.warehouse.frames import to_pandas
 
     meta = dict(meta or {})
     batch_ids = [planned.batch_id for planned in params.scoring_batches_from_meta(meta)]

@@ -31,6 +31,7 @@ from claims_fraud.ml.tracking import (
     version_by_alias,
 )
 from claims_fraud.warehouse import params
+from claims_fraud.warehouse.frames import claims_in_windows, row_count, to_pandas
 
 log = logging.getLogger(__name__)
 
@@ -108,24 +109,49 @@ def select_window(
 
 
 def score_planned_batches(
-    frame: pd.DataFrame,
+    features: Any,
     models: ChampionModels,
     batches: list[params.ScoringBatch],
     warn_empty: bool = True,
 ) -> pd.DataFrame:
     """Every planned batch scored with one load of the models and one scored_at; an empty
-    batch is logged (monitoring reports it as no_data) and adds no rows."""
+    batch is logged (monitoring reports it as no_data) and adds no rows. ``features``: a
+    pandas frame or a dbt ref (DuckDB relation, Spark frame), of which only the claims of the
+    planned windows are read, a chunk at a time (warehouse.frames.claims_in_windows)."""
     scored_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    parts = []
+    windows = [(planned.start, planned.end) for planned in batches]
+    parts, scored = [], {planned.batch_id: 0 for planned in batches}
+    for chunk in claims_in_windows(features, windows):
+        for planned in batches:
+            batch = select_window(chunk, planned.start, planned.end)
+            if batch.empty:
+                continue
+            scored[planned.batch_id] += len(batch)
+            parts.append(
+                score_batch(
+                    batch, models, planned.batch_id, scored_at, (planned.start, planned.end)
+                )
+            )
     for planned in batches:
-        batch = select_window(frame, planned.start, planned.end)
-        if batch.empty and warn_empty:
-            log_empty_batch(planned.batch_id, _text(planned.start), _text(planned.end), len(frame))
-        parts.append(
-            score_batch(batch, models, planned.batch_id, scored_at, (planned.start, planned.end))
-        )
+        if scored[planned.batch_id] == 0:
+            # the models still check the columns they need, on no rows: a missing feature
+            # fails an empty batch as it fails a full one
+            window = (planned.start, planned.end)
+            parts.append(
+                score_batch(_no_claims(features), models, planned.batch_id, scored_at, window)
+            )
+            if warn_empty:
+                start, end = _text(planned.start), _text(planned.end)
+                log_empty_batch(planned.batch_id, start, end, row_count(features))
     filled = [part for part in parts if not part.empty]
     return pd.concat(filled, ignore_index=True) if filled else parts[0]
+
+
+def _no_claims(features: Any) -> pd.DataFrame:
+    """The columns and types of ``features`` without a row (what an empty batch is scored on)."""
+    if isinstance(features, pd.DataFrame):
+        return features.iloc[0:0]
+    return to_pandas(features.limit(0))
 
 
 def _text(bound: datetime | None) -> str | None:
@@ -185,15 +211,13 @@ def describe_window(window_start: str | None, window_end: str | None) -> str:
 
 def score_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     """The `fraud_scores` model's one call: settings from its `meta.scoring` mapping."""
-    from claims_fraud.ml.training_job import to_pandas
-
     meta = dict(meta or {})
     # The vars were checked by dbt (macros/validation/) before any node ran; checked again here,
     # where they are used, so a direct call cannot pass what dbt refuses.
     batches = params.scoring_batches_from_meta(meta)
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
     champions = load_champions(settings)
-    return score_planned_batches(to_pandas(features), champions, batches)
+    return score_planned_batches(features, champions, batches)
 
 
 def log_empty_batch(
@@ -233,8 +257,6 @@ def shadow_scores_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.Dat
     ml_shadow_comparison compares them with the champion's). No such challenger, or one whose
     files do not load, gives 0 rows and a WARNING naming why: shadow scoring never stops the
     champion's scores from being written."""
-    from claims_fraud.ml.training_job import to_pandas
-
     meta = dict(meta or {})
     batches = params.scoring_batches_from_meta(meta)
     batch_id = params.describe_batches([b.batch_id for b in batches])
@@ -250,5 +272,5 @@ def shadow_scores_from_dbt(features: Any, meta: dict[str, Any] | None) -> pd.Dat
     except BrokenModelError as exc:
         log.warning("batch %s is not shadow-scored: %s", batch_id, exc)
         return empty_shadow_scores()
-    scores = score_planned_batches(to_pandas(features), models, batches, warn_empty=False)
+    scores = score_planned_batches(features, models, batches, warn_empty=False)
     return scores.assign(model_alias=CHALLENGER).astype(SHADOW_COLUMNS)

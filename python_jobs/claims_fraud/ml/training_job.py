@@ -67,6 +67,7 @@ from claims_fraud.ml.train import (
 )
 from claims_fraud.ml.training_window import TrainingWindow
 from claims_fraud.portable_model import contributions
+from claims_fraud.warehouse.frames import to_pandas
 
 CLASSIFIER_DESCRIPTION = (
     "Supervised claims fraud classifier (XGBoost or CatBoost, whichever scored the higher "
@@ -132,25 +133,6 @@ class TrainingSettings:
             evaluate_ground_truth=evaluate_ground_truth,
             window=window,
         )
-
-
-def to_pandas(relation: Any) -> pd.DataFrame:
-    """A dbt Python model's ref as pandas: DuckDB relations have .df(), Spark frames .toPandas()."""
-    if isinstance(relation, pd.DataFrame):
-        return relation
-    if hasattr(relation, "toPandas"):
-        # Spark hands DECIMAL columns to pandas as Decimal objects (DuckDB as float64), which
-        # neither the models nor MLflow's input example accept: cast them to double first.
-        from pyspark.sql import functions as F  # noqa: N812 - pyspark's own convention
-
-        columns = [
-            F.col(f"`{field.name}`").cast("double").alias(field.name)
-            if type(field.dataType).__name__ == "DecimalType"
-            else F.col(f"`{field.name}`")
-            for field in relation.schema.fields
-        ]
-        return relation.select(*columns).toPandas()
-    return relation.df()
 
 
 def thresholds_from_seed(seed_rows: pd.DataFrame) -> dict[str, float]:

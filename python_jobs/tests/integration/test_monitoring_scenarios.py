@@ -44,8 +44,8 @@ from harness import (
 from claims_fraud.cli.main import main as cli_main
 from claims_fraud.ml.score import load_champions, score_batch, select_batch
 from claims_fraud.ml.tracking import MlflowSettings
-from claims_fraud.ml.training_job import to_pandas
 from claims_fraud.warehouse.connections import DuckDBWarehouse
+from claims_fraud.warehouse.frames import to_pandas
 
 # slow: each test makes a whole state of its own (make test-slow, run by .ci/run)
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
