@@ -301,6 +301,10 @@ class FeatureReconstructor:
     n_classes: int  # 0 for regressors
 
 
+# Rows the autoencoder scores at a time (ReconstructionScorer.score).
+SCORE_CHUNK_ROWS = 200_000
+
+
 @dataclass
 class ReconstructionScorer:
     """The fitted tree autoencoder, as scoring needs it (``claims_fraud.ml.autoencoder`` fits
@@ -386,8 +390,14 @@ class ReconstructionScorer:
         return np.where(np.isnan(error), 0.0, error)
 
     def score(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
-        """score_i = mean over the used features of e_ij."""
-        return self.feature_errors(X).to_numpy().mean(axis=1)
+        """score_i = mean over the used features of e_ij; ``SCORE_CHUNK_ROWS`` rows at a time
+        (a row's score depends on the row alone): the per-feature reconstructions of millions
+        of claims (training scores its whole training window) would otherwise add gigabytes."""
+        chunks = [
+            self.feature_errors(X.iloc[start : start + SCORE_CHUNK_ROWS]).to_numpy().mean(axis=1)
+            for start in range(0, max(len(X), 1), SCORE_CHUNK_ROWS)
+        ]
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     # --- files ---------------------------------------------------------------------------------
 

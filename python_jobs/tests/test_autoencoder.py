@@ -164,3 +164,13 @@ def test_config_and_unfitted_errors() -> None:
         AutoencoderConfig(sample_size=0)
     with pytest.raises(ValueError, match="not fitted"):
         TreeAutoencoder().score(related(3, seed=0))
+
+
+def test_scoring_in_chunks_gives_the_scores_of_scoring_at_once(
+    fitted: TreeAutoencoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = related(50, seed=5)
+    at_once = fitted.score(frame)
+    monkeypatch.setattr("claims_fraud.portable_model.SCORE_CHUNK_ROWS", 7)  # 8 chunks, 1 short
+    assert np.array_equal(fitted.score(frame), at_once)
+    assert fitted.score(frame.iloc[0:0]).shape == (0,)

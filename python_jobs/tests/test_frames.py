@@ -32,7 +32,9 @@ def relation() -> duckdb.DuckDBPyRelation:
             date '2024-12-01' + cast(i % 30 as integer) as claim_start_date,
             cast(i * 1.25 as decimal(18, 2)) as total_charge_amount,
             case when i % 7 = 0 then null else i % 2 = 0 end as is_weekend_service,
-            i % 5 as line_count
+            i % 5 as line_count,
+            -- nulls in the first chunks only: every chunk must still get the column's type
+            case when i < 500 then null else i % 3 end as member_claims_prior_30d
         from range({ROWS}) as t(i)
         """
     )
@@ -46,8 +48,10 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 def test_chunks_hold_the_windows_rows_with_the_types_of_df(relation) -> None:
     start, end = datetime(2025, 1, 3), datetime(2025, 1, 20)
     chunks = list(claims_in_windows(relation, [(start, end)], chunk_rows=1_000))
-    whole = relation.df()
-    expected = whole[(whole["ingested_at"] >= start) & (whole["ingested_at"] < end)]
+    ingested = duckdb.ColumnExpression("ingested_at")
+    expected = relation.filter(
+        (ingested >= duckdb.ConstantExpression(start)) & (ingested < duckdb.ConstantExpression(end))
+    ).df()
     assert len(chunks) > 1
     assert max(len(chunk) for chunk in chunks) <= 1_000
     got = pd.concat(chunks, ignore_index=True)
@@ -109,3 +113,12 @@ def test_scoring_chunk_by_chunk_equals_scoring_at_once(relation, monkeypatch) ->
     )
     assert set(chunked["batch_id"]) == {b.batch_id for b in batches}
     assert len(chunked) == 10 * 24 * 12
+
+
+def test_to_pandas_reads_in_chunks_what_df_gives(relation, monkeypatch) -> None:
+    expected = relation.df()
+    monkeypatch.setattr("claims_fraud.warehouse.frames.CHUNK_ROWS", 900)
+    pd.testing.assert_frame_equal(_sorted(to_pandas(relation)), _sorted(expected))
+    empty = relation.filter(duckdb.ColumnExpression("line_count") < duckdb.ConstantExpression(0))
+    assert to_pandas(empty).empty
+    assert list(to_pandas(empty).columns) == list(expected.columns)

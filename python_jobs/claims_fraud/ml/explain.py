@@ -143,9 +143,11 @@ def explain_batch(
 
 def contributions_from_dbt(scores: Any, features: Any, meta: dict[str, Any] | None) -> pd.DataFrame:
     """The ``ml_score_contributions`` model's one call: settings from its ``meta.scoring``."""
-    from claims_fraud.warehouse.frames import to_pandas
+    from claims_fraud.warehouse.frames import flagged_claims
 
     meta = dict(meta or {})
     batch_ids = [planned.batch_id for planned in params.scoring_batches_from_meta(meta)]
     settings = MlflowSettings.from_mapping(meta.get("mlflow") or {})
-    return explain_batch(to_pandas(scores), to_pandas(features), settings, batch_ids)
+    # only the flagged claims of the run's batches reach pandas, not every claim and score
+    flagged, claims = flagged_claims(scores, features, batch_ids)
+    return explain_batch(flagged, claims, settings, batch_ids)
