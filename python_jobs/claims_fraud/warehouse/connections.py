@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from claims_fraud.warehouse import params
+from claims_fraud.warehouse.frames import to_pandas
 
 
 class TableNotFoundError(LookupError):
@@ -60,7 +61,9 @@ class DuckDBWarehouse:
             schema = self._schema_of(con, table)
             if schema is None:
                 raise TableNotFoundError(f"table {table} not found in {self.path}")
-            return con.execute(f"select * from {_quote(schema, table)}").df()  # noqa: S608
+            # in Arrow batches (frames.to_pandas): .df() would first build the whole table
+            # inside DuckDB (fct_claim_features at 10M lines: gigabytes for the promotion gate)
+            return to_pandas(con.table(f"{_quote(schema, table)}"))
 
     def append(self, table: str, frame: pd.DataFrame) -> None:
         with duckdb.connect(str(self.path)) as con:
