@@ -31,7 +31,12 @@ from claims_fraud.ml.tracking import (
     version_by_alias,
 )
 from claims_fraud.warehouse import params
-from claims_fraud.warehouse.frames import claims_in_windows, row_count, to_pandas
+from claims_fraud.warehouse.frames import (
+    claims_in_windows,
+    row_count,
+    rows_in_window,
+    to_pandas,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +104,7 @@ def select_window(
     features: pd.DataFrame, start: datetime | None, end: datetime | None
 ) -> pd.DataFrame:
     """The claims ingested in [start, end) (None: unbounded)."""
-    ingested = pd.to_datetime(features["ingested_at"])
-    keep = pd.Series(True, index=features.index)
-    if start is not None:
-        keep &= ingested >= pd.Timestamp(start)
-    if end is not None:
-        keep &= ingested < pd.Timestamp(end)
-    return features.loc[keep].reset_index(drop=True)
+    return rows_in_window(features, start, end)
 
 
 def score_planned_batches(

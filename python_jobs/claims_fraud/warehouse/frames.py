@@ -46,7 +46,7 @@ def claims_in_windows(
     a batch; or for a pandas frame). Yields nothing when no row is in the span."""
     start, end = _span(windows)
     if isinstance(relation, pd.DataFrame):
-        frame = _pandas_span(relation, start, end)
+        frame = rows_in_window(relation, start, end)
         if not frame.empty:
             yield frame
         return
@@ -121,7 +121,10 @@ def _span(
     return start, end
 
 
-def _pandas_span(frame: pd.DataFrame, start: datetime | None, end: datetime | None):
+def rows_in_window(
+    frame: pd.DataFrame, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    """The rows of ``frame`` ingested in [start, end) (None: unbounded)."""
     ingested = pd.to_datetime(frame["ingested_at"])
     keep = pd.Series(True, index=frame.index)
     if start is not None:
