@@ -22,6 +22,26 @@
     sides of the PSI use it: the batch's counts (mon_feature_psi_bins) and the training
     window's (ml_reference_profile).
 #}
+{#
+    Per sample (group_key: the batch, or the model version's training window), feature and bin,
+    the sums clustered_count_variance needs: the count (n_values), sum_c m_ck^2 (sum_squares)
+    and sum_c m_ck m_c (sum_cross). cluster_counts: feature_bin_counts keyed by cluster_key;
+    clusters: cluster_key, group_key and cluster_n (the cluster's claims). A select statement.
+#}
+{% macro cluster_count_sums(cluster_counts, clusters, group_key) -%}
+    select
+        {{ clusters }}.{{ group_key }},
+        {{ cluster_counts }}.feature_name,
+        {{ cluster_counts }}.bin_index,
+        cast(sum({{ cluster_counts }}.n_values) as bigint) as n_values,
+        sum(cast({{ cluster_counts }}.n_values as double) * {{ cluster_counts }}.n_values) as sum_squares,
+        sum(cast({{ cluster_counts }}.n_values as double) * {{ clusters }}.cluster_n) as sum_cross
+    from {{ cluster_counts }}
+    inner join {{ clusters }}
+        on {{ cluster_counts }}.cluster_key = {{ clusters }}.cluster_key
+    group by {{ clusters }}.{{ group_key }}, {{ cluster_counts }}.feature_name, {{ cluster_counts }}.bin_index
+{%- endmacro %}
+
 {% macro clustered_count_variance(
     n_clusters, n, bin_count, sum_squares, sum_cross, sum_cluster_n_squared
 ) -%}

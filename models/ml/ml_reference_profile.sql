@@ -116,17 +116,7 @@ cluster_counts as (
 -- per model version, feature and bin: the count, and the sums its variance needs
 reference_counts as (
 
-    select
-        clusters.model_version,
-        cluster_counts.feature_name,
-        cluster_counts.bin_index,
-        cast(sum(cluster_counts.n_values) as bigint) as n_values,
-        sum(cast(cluster_counts.n_values as double) * cluster_counts.n_values) as sum_squares,
-        sum(cast(cluster_counts.n_values as double) * clusters.cluster_n) as sum_cross
-    from cluster_counts
-    inner join clusters
-        on cluster_counts.cluster_key = clusters.cluster_key
-    group by clusters.model_version, cluster_counts.feature_name, cluster_counts.bin_index
+    {{ cluster_count_sums('cluster_counts', 'clusters', 'model_version') }}
 
 ),
 

@@ -123,17 +123,7 @@ cluster_totals as (
 -- per batch, feature and bin: the count, and the sums the count's variance needs
 current_counts as (
 
-    select
-        clusters.batch_key,
-        cluster_counts.feature_name,
-        cluster_counts.bin_index,
-        cast(sum(cluster_counts.n_values) as bigint) as n_values,
-        sum(cast(cluster_counts.n_values as double) * cluster_counts.n_values) as sum_squares,
-        sum(cast(cluster_counts.n_values as double) * clusters.cluster_n) as sum_cross
-    from cluster_counts
-    inner join clusters
-        on cluster_counts.cluster_key = clusters.cluster_key
-    group by clusters.batch_key, cluster_counts.feature_name, cluster_counts.bin_index
+    {{ cluster_count_sums('cluster_counts', 'clusters', 'batch_key') }}
 
 ),
 
