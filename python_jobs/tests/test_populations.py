@@ -61,6 +61,14 @@ def test_ground_truth_quality_counts_recall_per_scheme_at_the_budget() -> None:
     assert quality["recall_at_budget"] == pytest.approx(2 / 3)
     assert quality["recall__alpha"] == 1.0
     assert quality["recall__beta"] == 0.0
+    # each recall comes with its count and its 95 % Wilson interval: 2 of 2 alpha claims
+    # flagged is [0.34, 1], 0 of 1 beta claim [0, 0.79] (z = 1.96: p +- z sqrt(...) / (1 + z^2/n))
+    assert (quality["claims__alpha"], quality["claims__beta"]) == (2, 1)
+    z2 = 1.959964**2
+    assert quality["recall_low__alpha"] == pytest.approx(2 / (2 + z2), abs=1e-6)
+    assert quality["recall_high__alpha"] == pytest.approx(1.0)
+    assert quality["recall_low__beta"] == pytest.approx(0.0, abs=1e-12)
+    assert quality["recall_high__beta"] == pytest.approx(z2 / (1 + z2), abs=1e-6)
     # a claim missing from the truth counts as clean: the same figures with a shorter truth
     assert ground_truth_quality(window, scores, truth.head(3), 0.10) == quality
 
@@ -70,6 +78,15 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
     quality = report.quality
     assert list(quality["seed"]) == [1, 1, 2, 2, 3, 3]
     assert list(quality["population"]) == ["training"] * 2 + ["held out"] * 4
+    assert list(quality.columns[:7]) == [
+        "seed",
+        "population",
+        "model",
+        "claims",
+        "fraud_claims",
+        "pr_auc",
+        "recall_at_budget",
+    ]
     assert set(quality["model"]) == {report.flavour, BASELINE}
     assert {"recall__alpha", "recall__beta"} <= set(quality.columns)
     for column in ("pr_auc", "recall_at_budget", "recall__alpha", "recall__beta"):
@@ -82,8 +99,13 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
     assert not report.importance.empty
     assert report.importance.index[0] in population(1).features.columns
     text = format_report(report)
-    for part in ("held out", "alpha", "top inputs"):
+    for part in ("held out", "alpha", "top inputs", "interval"):
         assert part in text
+    # every scheme's recall has its count and an interval around it
+    for scheme in ("alpha", "beta"):
+        assert (quality[f"claims__{scheme}"] > 0).all()
+        assert (quality[f"recall_low__{scheme}"] <= quality[f"recall__{scheme}"]).all()
+        assert (quality[f"recall__{scheme}"] <= quality[f"recall_high__{scheme}"]).all()
 
 
 def test_a_population_outside_the_window_is_refused_naming_its_seed() -> None:

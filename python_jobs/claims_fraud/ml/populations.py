@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from scipy.stats import binomtest
 
 from claims_fraud.features.reference import find_project_root
 from claims_fraud.features.spec import FeatureSpec, feature_matrix, load_feature_spec
@@ -43,6 +44,10 @@ from claims_fraud.ml.train import (
 from claims_fraud.ml.training_job import claim_windows
 from claims_fraud.portable_model import contributions, predict_probability
 
+# the confidence of the per-scheme recall intervals (Wilson score interval, scipy's)
+RECALL_CONFIDENCE = 0.95
+# the per-scheme columns of a report's quality table, each named FIGURE__SCHEME
+SCHEME_FIGURES = ("recall", "claims", "recall_low", "recall_high")
 IMPORTANCE_ROWS = 5_000  # claims of the training population's window for mean |SHAP|
 BASELINE = "isolation_forest"
 ML_MODELS_YAML = Path("models/ml/_ml__models.yml")
@@ -83,6 +88,9 @@ class PopulationReport:
     importance: pd.Series
 
     def scheme_columns(self) -> list[str]:
+        """The recall column of each scheme (``recall__SCHEME``); ``claims__``,
+        ``recall_low__`` and ``recall_high__`` SCHEME hold its count of fraudulent claims in
+        the window and its Wilson interval."""
         return [c for c in self.quality.columns if c.startswith("recall__")]
 
 
@@ -110,6 +118,14 @@ def ground_truth_quality(
     schemes = truth["scheme"].where(is_fraud)
     for scheme in per_scheme_recall(schemes, flagged).itertuples():
         row[f"recall__{scheme.scheme}"] = float(scheme.recall)
+        # how far the recall can be trusted: a few dozen claims of a scheme in the window
+        # (rings at 200k lines) leave it +- 0.15
+        interval = binomtest(int(scheme.flagged), int(scheme.claims)).proportion_ci(
+            confidence_level=RECALL_CONFIDENCE, method="wilson"
+        )
+        row[f"claims__{scheme.scheme}"] = float(scheme.claims)
+        row[f"recall_low__{scheme.scheme}"] = float(interval.low)
+        row[f"recall_high__{scheme.scheme}"] = float(interval.high)
     return row
 
 
@@ -153,10 +169,12 @@ def evaluate_populations(
             values, _ = contributions(model.flavour, model.model, matrix.head(IMPORTANCE_ROWS))
             importance = values.abs().mean(axis=0).sort_values(ascending=False)
     quality = pd.DataFrame(rows)
-    schemes = sorted(c for c in quality.columns if c.startswith("recall__"))
-    fixed = [c for c in quality.columns if not c.startswith("recall__")]
+    per_scheme = sorted(
+        c for c in quality.columns if "__" in c and c.split("__")[0] in SCHEME_FIGURES
+    )
+    fixed = [c for c in quality.columns if c not in per_scheme]
     return PopulationReport(
-        quality=quality[fixed + schemes],
+        quality=quality[fixed + per_scheme],
         flavour=model.flavour,
         window_start=split.validation_start,
         window_end=split.validation_end,
@@ -185,6 +203,22 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
             f"{values['claims']:>8,.0f} {values['fraud_claims']:>6,.0f} {values['pr_auc']:>7.3f} "
             f"{values['recall_at_budget']:>7.3f}  " + " ".join(_cell(values[c]) for c in schemes)
         )
+    lines.append(
+        f"fraudulent claims per scheme in the window, and the {RECALL_CONFIDENCE:.0%} interval "
+        f"of the {report.flavour} model's recall (Wilson):"
+    )
+    model_rows = report.quality[report.quality["model"] == report.flavour]
+    for values in model_rows.to_dict(orient="records"):
+        cells = []
+        for column in schemes:
+            scheme = column.removeprefix("recall__")
+            if pd.isna(values.get(f"claims__{scheme}")):
+                continue
+            cells.append(
+                f"{short[column]} {values[f'claims__{scheme}']:,.0f} "
+                f"[{values[f'recall_low__{scheme}']:.2f}, {values[f'recall_high__{scheme}']:.2f}]"
+            )
+        lines.append(f"{values['seed']:>5} {values['population']:<10} " + "; ".join(cells))
     ranked = ", ".join(f"{name} {value:.3f}" for name, value in report.importance.head(top).items())
     lines.append(f"top inputs of the {report.flavour} model by mean |SHAP| (log-odds): {ranked}")
     return "\n".join(lines)
