@@ -17,7 +17,7 @@
     Levels are the value as text ('true' / 'false' for booleans), matched exactly
     (case-sensitive, no trimming); a level without its own bin goes to the other bin, NULL to
     the null bin. A feature without bins for the row's model version is not counted. The test
-    oracle is python_jobs/tests/monitoring_oracle.py (bin_values).
+    oracle is python_jobs/tests/psi_oracle.py (bin_values).
 
     Dispatched: default__ (DuckDB) below, spark__ (Spark, Databricks) in macros/adapters/spark.
 #}

@@ -1,5 +1,5 @@
 """The reference bins training chooses (claims_fraud.ml.profile) and the binning rules, checked
-on the tests' oracle (monitoring_oracle: bin_values, reference_counts), which the SQL that counts
+on the tests' oracle (psi_oracle: bin_values, reference_counts), which the SQL that counts
 in production (macro feature_bin_counts) is compared with in integration/test_monitoring_sql.py."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from ml_fixtures import project_spec, synthetic_claims
-from monitoring_oracle import bin_values, reference_counts
+from psi_oracle import bin_values, reference_counts
 
 from claims_fraud.features.spec import FeatureSpec, feature_matrix
 from claims_fraud.ml.profile import (

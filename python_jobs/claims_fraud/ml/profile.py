@@ -5,7 +5,7 @@ them with the classifier's MLflow run (``reference/reference_profile.csv``). How
 in each bin is SQL's job, by one binning rule for the reference and the batches alike: the macro
 feature_bin_counts (macros/monitoring) makes the reference counts of ml_reference_profile (over the
 champion's training window) and the batch counts of mon_feature_psi_bins. The binning rules below
-are the contract that macro implements (python_jobs/tests/monitoring_oracle.py is the test oracle).
+are the contract that macro implements (python_jobs/tests/psi_oracle.py is the test oracle).
 
 Long table, one row per (feature, bin), columns ``BIN_COLUMNS``:
 

@@ -1,5 +1,6 @@
 """The monitoring SQL, run for real by dbt on DuckDB, against an independent numpy/scipy
-computation of the same definitions (tests/monitoring_oracle.py): agreement within 1e-9.
+computation of the same definitions (tests/psi_oracle.py, tests/monitoring_oracle.py):
+agreement within 1e-9.
 
 The inputs are random, built here: a reference frame whose bins ``claims_fraud.ml.profile``
 chooses (as training does) and whose counts the SQL makes (ml_reference_profile, from the bins,
@@ -30,16 +31,8 @@ from monitoring_fixture import (
     PROVIDER_LEVEL,
     monitoring_inputs,
 )
-from monitoring_oracle import (
-    VolumeRules,
-    disparate_impact,
-    flag_rate_test,
-    ks_on_grid,
-    psi_bins,
-    psi_verdict,
-    reference_counts,
-    volume_verdicts,
-)
+from monitoring_oracle import VolumeRules, disparate_impact, flag_rate_test, volume_verdicts
+from psi_oracle import ks_on_grid, psi_bins, psi_verdict, reference_counts
 
 from claims_fraud.features.spec import load_feature_spec
 
