@@ -49,6 +49,12 @@ provider_shared_members as (
 
 ),
 
+provider_network_partners as (
+
+    select * from {{ ref('int_provider_network_partners') }}
+
+),
+
 provider_daily_minutes as (
 
     select * from {{ ref('int_provider_daily_minutes') }}
@@ -219,6 +225,7 @@ features as (
         provider_shared_members.provider_shared_member_share,
         claim_network.provider_pair_shared_member_share,
         provider_community.provider_community_share,
+        coalesce(provider_network_partners.provider_network_partners, 0) as provider_network_partners,
         claim_network.is_new_patient,
 
         -- member patterns
@@ -249,6 +256,10 @@ features as (
         on
             claims.rendering_npi = provider_shared_members.rendering_npi
             and claims.claim_start_date = provider_shared_members.as_of_date
+    left join provider_network_partners
+        on
+            claims.rendering_npi = provider_network_partners.rendering_npi
+            and claims.claim_start_date = provider_network_partners.as_of_date
     left join member_history
         on claims.claim_id = member_history.claim_id
     left join claim_network

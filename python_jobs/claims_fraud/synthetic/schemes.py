@@ -59,6 +59,7 @@ SCHEME_SIGNATURES: dict[str, tuple[str, ...]] = {
         "member_new_providers_prior_30d",
         "provider_pair_shared_member_share",
         "provider_community_share",
+        "provider_network_partners",
         "provider_shared_member_share",
         "member_claims_prior_30d",
     ),

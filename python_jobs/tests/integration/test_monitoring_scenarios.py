@@ -78,6 +78,7 @@ READS_HISTORY = frozenset(
         "max_charge_peer_zscore",
         "provider_shared_member_share",
         "provider_community_share",
+        "provider_network_partners",
         "provider_pair_shared_member_share",
         "member_new_providers_prior_30d",
         "is_new_patient",
