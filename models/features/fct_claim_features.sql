@@ -218,6 +218,7 @@ features as (
         -- provider patterns
         provider_profile.provider_high_em_share,
         provider_profile.provider_high_em_share_excess,
+        provider_profile.provider_high_em_share_zscore,
         provider_profile.provider_modifier_59_25_share,
         claims.provider_max_day_billed_minutes,
         claims.provider_max_day_billed_minutes > {{ checked_var('minutes_in_a_day') }}

@@ -7,6 +7,10 @@
     start date), and they describe the provider as it bills now, not averaged over all its
     history (shares over all history narrow as history grows, so they drift against any fixed
     monitoring reference). High-level E/M means em_level 4 or 5.
+    provider_high_em_share_zscore weighs the excess by its evidence: how many standard errors
+    (binomial, at the specialty's share) the provider's share lies above its specialty's. A
+    small practice's share swings by chance; a large one billing a few points above its peers on
+    hundreds of visits does not (the one-proportion z statistic of comparative billing reports).
     Shares need evidence: they are null until the provider has var provider_min_history (20)
     earlier E/M lines (E/M shares) or lines (modifier share), and the specialty's until it has
     as many E/M lines, pooled over its providers.
@@ -141,7 +145,16 @@ final as (
 
     select
         *,
-        provider_high_em_share - specialty_high_em_share as provider_high_em_share_excess
+        provider_high_em_share - specialty_high_em_share as provider_high_em_share_excess,
+        case
+            when specialty_high_em_share > 0 and specialty_high_em_share < 1
+                then
+                    (provider_high_em_share - specialty_high_em_share)
+                    / sqrt(
+                        specialty_high_em_share * (1 - specialty_high_em_share)
+                        / provider_em_line_count
+                    )
+        end as provider_high_em_share_zscore
 
     from profile
 

@@ -37,7 +37,12 @@ from claims_fraud.synthetic.sampling import grouped_choice, sample_in_windows
 # (python_jobs/tests/integration/test_explanations.py measures the share per scheme).
 SCHEME_SIGNATURES: dict[str, tuple[str, ...]] = {
     # E/M visits billed a level or two higher by a pool of providers
-    "upcoding": ("max_em_level", "provider_high_em_share", "provider_high_em_share_excess"),
+    "upcoding": (
+        "max_em_level",
+        "provider_high_em_share",
+        "provider_high_em_share_excess",
+        "provider_high_em_share_zscore",
+    ),
     # services split over lines with modifier 59/25
     "unbundling": ("modifier_59_25_line_share", "provider_modifier_59_25_share", "line_count"),
     # one-line claims for members with no care around them

@@ -74,6 +74,7 @@ READS_HISTORY = frozenset(
     {
         "provider_high_em_share",
         "provider_high_em_share_excess",
+        "provider_high_em_share_zscore",
         "provider_modifier_59_25_share",
         "max_charge_peer_zscore",
         "provider_shared_member_share",
