@@ -71,35 +71,47 @@ def test_ground_truth_quality_counts_recall_per_scheme_at_the_budget() -> None:
     assert quality["recall_high__beta"] == pytest.approx(z2 / (1 + z2), abs=1e-6)
     # a claim missing from the truth counts as clean: the same figures with a shorter truth
     assert ground_truth_quality(window, scores, truth.head(3), 0.10) == quality
+    # with the claims' providers: how many providers each scheme's claims come from
+    assert "providers__alpha" not in quality
+    window["rendering_npi"] = ["N1", "N1", "N2"] + ["N9"] * 17
+    by_provider = ground_truth_quality(window, scores, truth, 0.10)
+    assert (by_provider["providers__alpha"], by_provider["providers__beta"]) == (1, 1)
+    assert by_provider["recall__alpha"] == quality["recall__alpha"]
 
 
 def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() -> None:
     report = evaluate_populations(population(1), [population(2), population(3)], CONFIG)
     quality = report.quality
-    assert list(quality["seed"]) == [1, 1, 2, 2, 3, 3]
-    assert list(quality["population"]) == ["training"] * 2 + ["held out"] * 4
-    assert list(quality.columns[:7]) == [
+    # per population: the flavour the training job keeps, the other flavour, the baseline
+    assert list(quality["seed"]) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert list(quality["population"]) == ["training"] * 3 + ["held out"] * 6
+    assert list(quality.columns[:8]) == [
         "seed",
         "population",
         "model",
+        "kept",
         "claims",
         "fraud_claims",
         "pr_auc",
         "recall_at_budget",
     ]
-    assert set(quality["model"]) == {report.flavour, BASELINE}
+    assert set(quality["model"]) == {"xgboost", "catboost", BASELINE}
+    kept = quality[quality["kept"]]
+    assert list(kept["model"]) == [report.flavour] * 3
+    assert list(quality["model"][::3]) == [report.flavour] * 3  # the kept one first
     assert {"recall__alpha", "recall__beta"} <= set(quality.columns)
     for column in ("pr_auc", "recall_at_budget", "recall__alpha", "recall__beta"):
         assert quality[column].between(0, 1).all(), column
     # the label is learnable from the inputs: the model beats the anomaly baseline everywhere
     by_model = quality.pivot(index="seed", columns="model", values="pr_auc")
-    assert (by_model[report.flavour] > by_model[BASELINE] + 0.1).all(), by_model
+    for flavour in ("xgboost", "catboost"):
+        assert (by_model[flavour] > by_model[BASELINE] + 0.1).all(), by_model
     # every population is judged on the training population's validation window
     assert report.window_start <= report.window_end
     assert not report.importance.empty
     assert report.importance.index[0] in population(1).features.columns
     text = format_report(report)
-    for part in ("held out", "alpha", "top inputs", "interval"):
+    for part in ("held out", "alpha", "top inputs", "interval", f"{report.flavour} (kept)"):
         assert part in text
     # every scheme's recall has its count and an interval around it
     for scheme in ("alpha", "beta"):

@@ -7,8 +7,10 @@ better one kept) on the training population. Every population is then judged aga
 generator's ground truth on the same calendar window, the training population's validation
 window: PR-AUC, recall at the flag budget, and recall at the budget per fraud scheme. Flags
 are the top ``flag_budget`` of each population's own scores in that window, as a batch would
-be flagged. The IsolationForest baseline is fitted on the training population's claims before
-the window (what the model trained on) and scores every population's window.
+be flagged. The flavour the gate did not keep is judged too: the gate chooses on a few hundred
+SIU labels, and whether the other flavour would have generalised better is worth seeing. The
+IsolationForest baseline is fitted on the training population's claims before the window
+(what the model trained on) and scores every population's window.
 
 Pure functions over frames; ``claims-fraud evaluate-populations`` (cli/populations.py) makes
 the populations (generator + the features dbt build) and prints the report.
@@ -47,7 +49,7 @@ from claims_fraud.portable_model import contributions, predict_probability
 # the confidence of the per-scheme recall intervals (Wilson score interval, scipy's)
 RECALL_CONFIDENCE = 0.95
 # the per-scheme columns of a report's quality table, each named FIGURE__SCHEME
-SCHEME_FIGURES = ("recall", "claims", "recall_low", "recall_high")
+SCHEME_FIGURES = ("recall", "claims", "providers", "recall_low", "recall_high")
 IMPORTANCE_ROWS = 5_000  # claims of the training population's window for mean |SHAP|
 BASELINE = "isolation_forest"
 ML_MODELS_YAML = Path("models/ml/_ml__models.yml")
@@ -78,8 +80,9 @@ class Population:
 
 @dataclass(frozen=True)
 class PopulationReport:
-    """One row per (population, model) in ``quality``; the trained model's flavour, the
-    evaluation window and its top inputs by mean |SHAP| on the training population."""
+    """One row per (population, model) in ``quality`` (``kept``: the flavour the training job
+    keeps); the kept model's flavour, the evaluation window and its top inputs by mean |SHAP|
+    on the training population."""
 
     quality: pd.DataFrame
     flavour: str
@@ -88,9 +91,9 @@ class PopulationReport:
     importance: pd.Series
 
     def scheme_columns(self) -> list[str]:
-        """The recall column of each scheme (``recall__SCHEME``); ``claims__``,
+        """The recall column of each scheme (``recall__SCHEME``); ``claims__``, ``providers__``,
         ``recall_low__`` and ``recall_high__`` SCHEME hold its count of fraudulent claims in
-        the window and its Wilson interval."""
+        the window, the rendering providers they come from, and the recall's Wilson interval."""
         return [c for c in self.quality.columns if c.startswith("recall__")]
 
 
@@ -102,7 +105,9 @@ def ground_truth_quality(
     window: pd.DataFrame, scores: np.ndarray, ground_truth: pd.DataFrame, flag_budget: float
 ) -> dict[str, float]:
     """PR-AUC, recall at the budget and recall per scheme of ``scores`` against the truth, on
-    every claim of ``window`` (claims missing from the truth count as clean)."""
+    every claim of ``window`` (claims missing from the truth count as clean). With a
+    ``rendering_npi`` column, each scheme's count of providers too: a scheme's claims come from
+    a few providers, so its recall is less certain than its claim count suggests."""
     truth = window[["claim_id"]].merge(
         ground_truth[["claim_id", "is_fraud", "scheme"]], on="claim_id", how="left"
     )
@@ -124,6 +129,10 @@ def ground_truth_quality(
             confidence_level=RECALL_CONFIDENCE, method="wilson"
         )
         row[f"claims__{scheme.scheme}"] = float(scheme.claims)
+        if "rendering_npi" in window.columns:
+            of_scheme = (schemes == scheme.scheme).to_numpy()
+            providers = pd.unique(window["rendering_npi"].to_numpy()[of_scheme])
+            row[f"providers__{scheme.scheme}"] = float(providers.size)
         row[f"recall_low__{scheme.scheme}"] = float(interval.low)
         row[f"recall_high__{scheme.scheme}"] = float(interval.high)
     return row
@@ -141,7 +150,9 @@ def evaluate_populations(
     spec = spec or load_feature_spec()
     features = train.features.sort_values("claim_id", kind="stable", ignore_index=True)
     split = time_split(label_claims(features, train.investigations), config.validation_share)
-    model = best_candidate(train_candidates(split, spec, config))
+    candidates = train_candidates(split, spec, config)
+    model = best_candidate(candidates)
+    kept_first = [model, *(c for c in candidates if c is not model)]
     train_window, _ = claim_windows(features, split)
     train_matrix = feature_matrix(train_window, spec)
 
@@ -156,15 +167,21 @@ def evaluate_populations(
                 "same dates as the training population"
             )
         matrix = feature_matrix(window, spec)
-        scores = {
-            model.flavour: predict_probability(model.flavour, model.model, matrix),
-            BASELINE: isolation_forest_baseline(train_matrix, matrix, config.seed),
-        }
+        scores = {c.flavour: predict_probability(c.flavour, c.model, matrix) for c in kept_first}
+        scores[BASELINE] = isolation_forest_baseline(train_matrix, matrix, config.seed)
         for name, values in scores.items():
             quality = ground_truth_quality(
                 window, values, population.ground_truth, config.flag_budget
             )
-            rows.append({"seed": population.seed, "population": role, "model": name, **quality})
+            rows.append(
+                {
+                    "seed": population.seed,
+                    "population": role,
+                    "model": name,
+                    "kept": name == model.flavour,
+                    **quality,
+                }
+            )
         if role == "training":
             values, _ = contributions(model.flavour, model.model, matrix.head(IMPORTANCE_ROWS))
             importance = values.abs().mean(axis=0).sort_values(ascending=False)
@@ -196,26 +213,29 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
         header,
         "-" * len(header),
     ]
-    for row in report.quality.itertuples(index=False):
-        values = row._asdict()
+    for values in report.quality.to_dict(orient="records"):
+        name = f"{values['model']} (kept)" if values["kept"] else values["model"]
         lines.append(
-            f"{values['seed']:>5} {values['population']:<10} {values['model']:<16} "
+            f"{values['seed']:>5} {values['population']:<10} {name:<16} "
             f"{values['claims']:>8,.0f} {values['fraud_claims']:>6,.0f} {values['pr_auc']:>7.3f} "
             f"{values['recall_at_budget']:>7.3f}  " + " ".join(_cell(values[c]) for c in schemes)
         )
     lines.append(
-        f"fraudulent claims per scheme in the window, and the {RECALL_CONFIDENCE:.0%} interval "
-        f"of the {report.flavour} model's recall (Wilson):"
+        f"fraudulent claims per scheme in the window (from how many providers), and the "
+        f"{RECALL_CONFIDENCE:.0%} interval of the {report.flavour} model's recall (Wilson, "
+        "claims as independent: a few providers' claims are not, the interval is too narrow):"
     )
-    model_rows = report.quality[report.quality["model"] == report.flavour]
+    model_rows = report.quality[report.quality["kept"]]
     for values in model_rows.to_dict(orient="records"):
         cells = []
         for column in schemes:
             scheme = column.removeprefix("recall__")
             if pd.isna(values.get(f"claims__{scheme}")):
                 continue
+            providers = values.get(f"providers__{scheme}")
+            source = "" if providers is None or pd.isna(providers) else f" ({providers:,.0f})"
             cells.append(
-                f"{short[column]} {values[f'claims__{scheme}']:,.0f} "
+                f"{short[column]} {values[f'claims__{scheme}']:,.0f}{source} "
                 f"[{values[f'recall_low__{scheme}']:.2f}, {values[f'recall_high__{scheme}']:.2f}]"
             )
         lines.append(f"{values['seed']:>5} {values['population']:<10} " + "; ".join(cells))

@@ -34,6 +34,9 @@ def test_trains_on_one_seed_and_reports_every_population(
     rows = {(row["seed"], row["model"]): row for row in report["quality"]}
     assert {seed for seed, _ in rows} == {11, 12}
     model = report["model"]
+    # both flavours are judged, the one the training job keeps marked
+    assert {name for _, name in rows} == {"xgboost", "catboost", "isolation_forest"}
+    assert all(row["kept"] == (row["model"] == model) for row in report["quality"])
     for seed in (11, 12):
         assert rows[(seed, model)]["claims"] > 1_000
         assert rows[(seed, model)]["pr_auc"] > rows[(seed, "isolation_forest")]["pr_auc"]
