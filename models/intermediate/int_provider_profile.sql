@@ -147,7 +147,11 @@ final as (
         *,
         provider_high_em_share - specialty_high_em_share as provider_high_em_share_excess,
         case
-            when specialty_high_em_share > 0 and specialty_high_em_share < 1
+            when
+                provider_high_em_share is not null
+                and provider_em_line_count > 0
+                and specialty_high_em_share > 0
+                and specialty_high_em_share < 1
                 then
                     (provider_high_em_share - specialty_high_em_share)
                     / sqrt(
