@@ -15,13 +15,16 @@ from claims_fraud.ml.populations import (
     evaluate_populations,
     format_report,
     ground_truth_quality,
+    trace_recall,
 )
 from claims_fraud.ml.train import TrainingConfig
 
 CONFIG = TrainingConfig(max_rounds=60, early_stopping_rounds=10)
 
 
-def population(seed: int, n: int = 3_000) -> Population:
+def population(
+    seed: int, n: int = 3_000, schemes: tuple[str, str] = ("alpha", "beta")
+) -> Population:
     """A synthetic feature frame (learnable label), half its claims investigated, and a ground
     truth whose fraudulent claims are split over two schemes."""
     features = synthetic_claims(n, seed)
@@ -37,7 +40,7 @@ def population(seed: int, n: int = 3_000) -> Population:
             ],
         }
     )
-    scheme = np.where(label == 1, np.where(rng.random(n) < 0.5, "alpha", "beta"), None)
+    scheme = np.where(label == 1, np.where(rng.random(n) < 0.5, *schemes), None)
     truth = pd.DataFrame(
         {"claim_id": features["claim_id"], "is_fraud": label == 1, "scheme": scheme}
     )
@@ -79,6 +82,30 @@ def test_ground_truth_quality_counts_recall_per_scheme_at_the_budget() -> None:
     assert by_provider["recall__alpha"] == quality["recall__alpha"]
 
 
+def test_ring_recall_is_split_by_the_members_earlier_new_providers() -> None:
+    window = pd.DataFrame(
+        {
+            "claim_id": ["R1", "R2", "R3", "R4", "R5", "C1"],
+            # R1 a first ring visit (missing history reads 0 as in the features), R3 a second
+            "member_new_providers_prior_30d": [np.nan, 0, 1, 2, 5, 3],
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "claim_id": ["R1", "R2", "R3", "R4", "R5", "C1"],
+            "is_fraud": [True] * 5 + [True],
+            "scheme": ["provider_ring"] * 5 + ["upcoding"],
+        }
+    )
+    flagged = np.array([False, True, False, True, False, True])
+    rows = trace_recall(window, flagged, truth)
+    assert [r["member_new_providers_prior_30d"] for r in rows] == ["0", "1", "2+"]
+    assert [r["claims"] for r in rows] == [2, 1, 2]  # the upcoding claim is no ring's
+    assert [r["recall"] for r in rows] == [0.5, 0.0, 0.5]
+    # no ring claim at a level: no recall to give
+    assert np.isnan(trace_recall(window.head(2), flagged[:2], truth)[1]["recall"])
+
+
 def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() -> None:
     report = evaluate_populations(population(1), [population(2), population(3)], CONFIG)
     quality = report.quality
@@ -110,7 +137,11 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
     assert report.window_start <= report.window_end
     assert not report.importance.empty
     assert report.importance.index[0] in population(1).features.columns
+    # no ring in these populations: three empty levels each, and nothing printed for them
+    assert list(report.trace["seed"]) == [1] * 3 + [2] * 3 + [3] * 3
+    assert (report.trace["claims"] == 0).all()
     text = format_report(report)
+    assert "provider_ring claims by" not in text
     for part in ("held out", "alpha", "top inputs", "interval", f"{report.flavour} (kept)"):
         assert part in text
     # every scheme's recall has its count and an interval around it
@@ -118,6 +149,21 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
         assert (quality[f"claims__{scheme}"] > 0).all()
         assert (quality[f"recall_low__{scheme}"] <= quality[f"recall__{scheme}"]).all()
         assert (quality[f"recall__{scheme}"] <= quality[f"recall_high__{scheme}"]).all()
+
+
+def test_the_report_prints_the_ring_recall_by_trace_when_rings_are_judged() -> None:
+    rings = ("alpha", "provider_ring")
+    report = evaluate_populations(
+        population(1, schemes=rings), [population(2, schemes=rings)], CONFIG
+    )
+    assert list(report.trace["seed"]) == [1] * 3 + [2] * 3
+    # every ring claim of each population's window is at one level
+    kept = report.quality[report.quality["kept"]]
+    by_seed = report.trace.groupby("seed")["claims"].sum()
+    assert list(by_seed) == list(kept["claims__provider_ring"].astype(int))
+    text = format_report(report)
+    assert "provider_ring claims by the member's new providers" in text
+    assert "2+: " in text
 
 
 def test_a_population_outside_the_window_is_refused_naming_its_seed() -> None:

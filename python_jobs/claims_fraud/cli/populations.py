@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         "window": [str(report.window_start), str(report.window_end)],
         "quality": report.quality.to_dict(orient="records"),
         "importance": report.importance.round(6).to_dict(),
+        "ring_trace": report.trace.to_dict(orient="records"),
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
     print(f"written to {out}")

@@ -50,6 +50,12 @@ from claims_fraud.portable_model import contributions, predict_probability
 RECALL_CONFIDENCE = 0.95
 # the per-scheme columns of a report's quality table, each named FIGURE__SCHEME
 SCHEME_FIGURES = ("recall", "claims", "providers", "recall_low", "recall_high")
+# Provider rings by the trace a ring claim had when it was billed: the member's new providers of
+# the 30 days before (point in time). A member's first ring visit has none and a second one looks
+# like an honest referral, so the recall on each level shows how much of a ring there was to see.
+TRACE_SCHEME = "provider_ring"
+TRACE_INPUT = "member_new_providers_prior_30d"
+TRACE_LEVELS = ("0", "1", "2+")
 IMPORTANCE_ROWS = 5_000  # claims of the training population's window for mean |SHAP|
 BASELINE = "isolation_forest"
 ML_MODELS_YAML = Path("models/ml/_ml__models.yml")
@@ -82,13 +88,15 @@ class Population:
 class PopulationReport:
     """One row per (population, model) in ``quality`` (``kept``: the flavour the training job
     keeps); the kept model's flavour, the evaluation window and its top inputs by mean |SHAP|
-    on the training population."""
+    on the training population; ``trace``: the kept model's recall of each population's ring
+    claims per ``TRACE_LEVELS`` (:func:`trace_recall`)."""
 
     quality: pd.DataFrame
     flavour: str
     window_start: object
     window_end: object
     importance: pd.Series
+    trace: pd.DataFrame
 
     def scheme_columns(self) -> list[str]:
         """The recall column of each scheme (``recall__SCHEME``); ``claims__``, ``providers__``,
@@ -138,6 +146,26 @@ def ground_truth_quality(
     return row
 
 
+def trace_recall(
+    window: pd.DataFrame, flagged: np.ndarray, ground_truth: pd.DataFrame
+) -> list[dict[str, object]]:
+    """Claims and recall of the ``TRACE_SCHEME`` claims of ``window`` (flags ``flagged``, in the
+    window's order) at each level of ``TRACE_INPUT``: 0, 1, 2 or more (a missing value is 0,
+    as the features write it); recall is NaN at a level without claims."""
+    truth = window[["claim_id", TRACE_INPUT]].merge(
+        ground_truth[["claim_id", "scheme"]], on="claim_id", how="left"
+    )
+    of_scheme = (truth["scheme"] == TRACE_SCHEME).to_numpy()
+    counts = np.floor(truth[TRACE_INPUT].fillna(0).to_numpy(float))
+    level = np.clip(counts, 0, len(TRACE_LEVELS) - 1)
+    rows: list[dict[str, object]] = []
+    for number, name in enumerate(TRACE_LEVELS):
+        here = of_scheme & (level == number)
+        recall = float(flagged[here].mean()) if here.any() else float("nan")
+        rows.append({TRACE_INPUT: name, "claims": int(here.sum()), "recall": recall})
+    return rows
+
+
 def evaluate_populations(
     train: Population,
     others: Sequence[Population],
@@ -157,6 +185,7 @@ def evaluate_populations(
     train_matrix = feature_matrix(train_window, spec)
 
     rows: list[dict[str, object]] = []
+    trace: list[dict[str, object]] = []
     importance = pd.Series(dtype=float)
     for role, population in (("training", train), *(("held out", p) for p in others)):
         window = _window(population.features.sort_values("claim_id", ignore_index=True), split)
@@ -182,6 +211,11 @@ def evaluate_populations(
                     **quality,
                 }
             )
+        flagged = flag_top(scores[model.flavour], config.flag_budget)
+        trace.extend(
+            {"seed": population.seed, "population": role, **level}
+            for level in trace_recall(window, flagged, population.ground_truth)
+        )
         if role == "training":
             values, _ = contributions(model.flavour, model.model, matrix.head(IMPORTANCE_ROWS))
             importance = values.abs().mean(axis=0).sort_values(ascending=False)
@@ -196,6 +230,7 @@ def evaluate_populations(
         window_start=split.validation_start,
         window_end=split.validation_end,
         importance=importance,
+        trace=pd.DataFrame(trace),
     )
 
 
@@ -239,6 +274,17 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
                 f"[{values[f'recall_low__{scheme}']:.2f}, {values[f'recall_high__{scheme}']:.2f}]"
             )
         lines.append(f"{values['seed']:>5} {values['population']:<10} " + "; ".join(cells))
+    if (report.trace["claims"] > 0).any():
+        lines.append(
+            f"{TRACE_SCHEME} claims by the member's new providers in the 30 days before "
+            f"(0: a first ring visit, nothing to see yet), recall of the {report.flavour} model:"
+        )
+        for (seed, role), levels in report.trace.groupby(["seed", "population"], sort=False):
+            cells = [
+                f"{row[TRACE_INPUT]}: {row['claims']:,} claims, {_cell(row['recall']).strip()}"
+                for row in levels.to_dict(orient="records")
+            ]
+            lines.append(f"{seed:>5} {role:<10} " + "; ".join(cells))
     ranked = ", ".join(f"{name} {value:.3f}" for name, value in report.importance.head(top).items())
     lines.append(f"top inputs of the {report.flavour} model by mean |SHAP| (log-odds): {ranked}")
     return "\n".join(lines)
