@@ -1,8 +1,8 @@
 {#
     Member tours: a provider ring bills a shared set of members, each taken to every provider
-    of the ring within weeks, all of them new to the member. The classifier sees the later stops
-    of such a tour (the member has already been to new providers), but not the first one or two:
-    billed before the rest, they carry no trace in the network, point in time (docs/benchmarks.md,
+    of the ring within weeks, all of them new to the member. The classifier flags the later stops
+    of such a tour (the member has already been to new providers), mostly not the first one or
+    two: billed before the rest, no tour is behind them yet, point in time (docs/benchmarks.md,
     ring recall by trace). This table brings them to the SIU with the stop that was flagged.
 
     One row per scoring batch, flagged tour stop and other stop of the member's tour:

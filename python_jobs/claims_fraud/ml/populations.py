@@ -51,8 +51,9 @@ RECALL_CONFIDENCE = 0.95
 # the per-scheme columns of a report's quality table, each named FIGURE__SCHEME
 SCHEME_FIGURES = ("recall", "claims", "providers", "recall_low", "recall_high")
 # Provider rings by the trace a ring claim had when it was billed: the member's new providers of
-# the 30 days before (point in time). A member's first ring visit has none and a second one looks
-# like an honest referral, so the recall on each level shows how much of a ring there was to see.
+# the 30 days before (point in time). A member's first ring visit has no tour behind it yet, only
+# its provider's network; a second one has a single new provider behind it, as many honest
+# members do. The recall on each level shows where a model loses a ring.
 TRACE_SCHEME = "provider_ring"
 TRACE_INPUT = "member_new_providers_prior_30d"
 TRACE_LEVELS = ("0", "1", "2+")
@@ -277,7 +278,8 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
     if (report.trace["claims"] > 0).any():
         lines.append(
             f"{TRACE_SCHEME} claims by the member's new providers in the 30 days before "
-            f"(0: a first ring visit, nothing to see yet), recall of the {report.flavour} model:"
+            f"(0: a member's first ring visit, no tour behind it yet), recall of the "
+            f"{report.flavour} model:"
         )
         for (seed, role), levels in report.trace.groupby(["seed", "population"], sort=False):
             cells = [
