@@ -1,7 +1,7 @@
 """`claims-fraud summary`: what `make run` prints at the end: rows per table, quarantine by
 reason, the task timings of the local bundle runs, the champion's validation metrics, one line
-of monitoring verdicts per batch, the latest batch's SIU review queue, and where to look next
-(report, MLflow UI, dbt docs, task logs)."""
+of monitoring verdicts per batch, the latest batch's SIU review queue and member tours, and where
+to look next (report, MLflow UI, dbt docs, task logs)."""
 
 from __future__ import annotations
 
@@ -418,6 +418,33 @@ def format_review_queue(batch_id: str, queue: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def collect_member_tours(duckdb_path: Path, batch_id: str) -> tuple[int, int, int] | None:
+    """A batch's member tours (siu_member_tours): its flagged tour stops, their other stops, and
+    how many of those the model did not flag itself; None when the table is not built."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        try:
+            tours = quote_relation(_schema_of(con, "siu_member_tours"), "siu_member_tours")
+        except LookupError:
+            return None
+        stops, others, not_flagged = con.execute(
+            "select count(distinct flagged_claim_id), count(distinct claim_id), "  # noqa: S608
+            "count(distinct case when not is_flagged then claim_id end) "
+            f"from {tours} where batch_id = ?",
+            [batch_id],
+        ).fetchall()[0]
+    return int(stops), int(others), int(not_flagged)
+
+
+def format_member_tours(batch_id: str, tours: tuple[int, int, int]) -> str:
+    """One line: the batch's flagged tour stops and the other stops the SIU reviews with them."""
+    stops, others, not_flagged = tours
+    return (
+        f"Member tours, batch {batch_id}: {stops:,} flagged claims are stops of a member's tour "
+        f"of new providers; {others:,} other stops ({not_flagged:,} not flagged themselves) "
+        "to review with them (siu_member_tours)"
+    )
+
+
 def format_timings(runs: list[dict[str, Any]], path: Path) -> str:
     """The task timings of the recorded local bundle runs: task, seconds, state; tasks that a
     run left out (--skip/--only) are not listed."""
@@ -501,6 +528,9 @@ def run(args: argparse.Namespace) -> int:
     if scoring is not None:
         queue = collect_review_queue(args.duckdb, scoring.batch_id)
         print(format_review_queue(scoring.batch_id, queue))
+        tours = collect_member_tours(args.duckdb, scoring.batch_id)
+        if tours is not None:
+            print(format_member_tours(scoring.batch_id, tours))
     print(
         format_next_steps(args.report or local_dir / "monitoring_report.html", local_dir / "logs")
     )

@@ -213,6 +213,37 @@ def test_summary_reports_the_champion_its_metrics_and_the_flags(
     assert "metrics not found" in format_scoring_summary(elsewhere)
 
 
+def test_summary_counts_the_batchs_member_tours_from_their_table(
+    trained_project: DbtProject, tmp_path
+) -> None:
+    import duckdb
+
+    from claims_fraud.cli.summary import collect_member_tours, format_member_tours
+
+    batch_id = trained_project.scalar("select max(batch_id) from main_ml.fraud_scores")
+    tours = collect_member_tours(trained_project.duckdb_path, batch_id)
+    counts = [
+        trained_project.scalar(
+            f"select count(distinct {column}) from main_siu.siu_member_tours "
+            f"where batch_id = '{batch_id}'{extra}"
+        )
+        for column, extra in (
+            ("flagged_claim_id", ""),
+            ("claim_id", ""),
+            ("claim_id", " and not is_flagged"),
+        )
+    ]
+    assert tours == tuple(counts)
+    assert tours[0] > 0, "the test population's rings give the scored batch no tour stop"
+    text = format_member_tours(batch_id, tours)
+    assert f"{tours[0]:,} flagged claims are stops" in text
+    assert f"{tours[1]:,} other stops ({tours[2]:,} not flagged themselves)" in text
+    # a DuckDB file without the table: nothing to say, not an error
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert collect_member_tours(empty, batch_id) is None
+
+
 @pytest.mark.slow  # retrains (make test-slow)
 def test_training_does_not_depend_on_the_row_order_the_warehouse_returns(
     trained_project: DbtProject, tmp_path
