@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import numpy as np
@@ -30,6 +31,7 @@ def population(
     features = synthetic_claims(n, seed)
     label = features.pop("label").to_numpy()
     rng = np.random.default_rng(seed)
+    features["rendering_npi"] = [f"N{i}" for i in rng.integers(0, 40, n)]
     investigated = rng.random(n) < 0.5
     investigations = pd.DataFrame(
         {
@@ -79,6 +81,11 @@ def test_ground_truth_quality_counts_recall_per_scheme_at_the_budget() -> None:
     window["rendering_npi"] = ["N1", "N1", "N2"] + ["N9"] * 17
     by_provider = ground_truth_quality(window, scores, truth, 0.10)
     assert (by_provider["providers__alpha"], by_provider["providers__beta"]) == (1, 1)
+    # C0 and C1 (N1, alpha) are flagged, C2 (N2, beta) is not: N1 has a flag, N2 none
+    assert (by_provider["providers_flagged__alpha"], by_provider["providers_flagged__beta"]) == (
+        1,
+        0,
+    )
     assert by_provider["recall__alpha"] == quality["recall__alpha"]
 
 
@@ -163,6 +170,10 @@ def test_the_report_prints_the_ring_recall_by_trace_when_rings_are_judged() -> N
     assert list(by_seed) == list(kept["claims__provider_ring"].astype(int))
     text = format_report(report)
     assert "provider_ring claims by the member's new providers" in text
+    # each scheme's providers, and how many of them had a claim of the scheme flagged
+    assert (kept["providers__provider_ring"] <= 40).all()
+    assert (kept["providers_flagged__provider_ring"] <= kept["providers__provider_ring"]).all()
+    assert re.search(r"provider_r \d+ \(\d+, \d+ flagged\) \[", text), text
     assert "2+: " in text
 
 

@@ -49,7 +49,14 @@ from claims_fraud.portable_model import contributions, predict_probability
 # the confidence of the per-scheme recall intervals (Wilson score interval, scipy's)
 RECALL_CONFIDENCE = 0.95
 # the per-scheme columns of a report's quality table, each named FIGURE__SCHEME
-SCHEME_FIGURES = ("recall", "claims", "providers", "recall_low", "recall_high")
+SCHEME_FIGURES = (
+    "recall",
+    "claims",
+    "providers",
+    "providers_flagged",
+    "recall_low",
+    "recall_high",
+)
 # Provider rings by the trace a ring claim had when it was billed: the member's new providers of
 # the 30 days before (point in time). A member's first ring visit has no tour behind it yet, only
 # its provider's network; a second one has a single new provider behind it, as many honest
@@ -101,8 +108,9 @@ class PopulationReport:
 
     def scheme_columns(self) -> list[str]:
         """The recall column of each scheme (``recall__SCHEME``); ``claims__``, ``providers__``,
-        ``recall_low__`` and ``recall_high__`` SCHEME hold its count of fraudulent claims in
-        the window, the rendering providers they come from, and the recall's Wilson interval."""
+        ``providers_flagged__``, ``recall_low__`` and ``recall_high__`` SCHEME hold its count of
+        fraudulent claims in the window, the rendering providers they come from, how many of
+        those have at least one of them flagged, and the recall's Wilson interval."""
         return [c for c in self.quality.columns if c.startswith("recall__")]
 
 
@@ -115,8 +123,10 @@ def ground_truth_quality(
 ) -> dict[str, float]:
     """PR-AUC, recall at the budget and recall per scheme of ``scores`` against the truth, on
     every claim of ``window`` (claims missing from the truth count as clean). With a
-    ``rendering_npi`` column, each scheme's count of providers too: a scheme's claims come from
-    a few providers, so its recall is less certain than its claim count suggests."""
+    ``rendering_npi`` column, each scheme's count of providers too, and of those with at least
+    one of the scheme's claims flagged (one flag opens the SIU's case on a provider): a scheme's
+    claims come from a few providers, so its recall is less certain than its claim count
+    suggests."""
     truth = window[["claim_id"]].merge(
         ground_truth[["claim_id", "is_fraud", "scheme"]], on="claim_id", how="left"
     )
@@ -140,8 +150,11 @@ def ground_truth_quality(
         row[f"claims__{scheme.scheme}"] = float(scheme.claims)
         if "rendering_npi" in window.columns:
             of_scheme = (schemes == scheme.scheme).to_numpy()
-            providers = pd.unique(window["rendering_npi"].to_numpy()[of_scheme])
-            row[f"providers__{scheme.scheme}"] = float(providers.size)
+            npi = window["rendering_npi"].to_numpy()
+            row[f"providers__{scheme.scheme}"] = float(pd.unique(npi[of_scheme]).size)
+            row[f"providers_flagged__{scheme.scheme}"] = float(
+                pd.unique(npi[of_scheme & flagged]).size
+            )
         row[f"recall_low__{scheme.scheme}"] = float(interval.low)
         row[f"recall_high__{scheme.scheme}"] = float(interval.high)
     return row
@@ -257,7 +270,8 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
             f"{values['recall_at_budget']:>7.3f}  " + " ".join(_cell(values[c]) for c in schemes)
         )
     lines.append(
-        f"fraudulent claims per scheme in the window (from how many providers), and the "
+        f"fraudulent claims per scheme in the window (from how many providers, how many of them "
+        f"with a claim of the scheme flagged), and the "
         f"{RECALL_CONFIDENCE:.0%} interval of the {report.flavour} model's recall (Wilson, "
         "claims as independent: a few providers' claims are not, the interval is too narrow):"
     )
@@ -269,7 +283,11 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
             if pd.isna(values.get(f"claims__{scheme}")):
                 continue
             providers = values.get(f"providers__{scheme}")
-            source = "" if providers is None or pd.isna(providers) else f" ({providers:,.0f})"
+            source = (
+                ""
+                if providers is None or pd.isna(providers)
+                else f" ({providers:,.0f}, {values[f'providers_flagged__{scheme}']:,.0f} flagged)"
+            )
             cells.append(
                 f"{short[column]} {values[f'claims__{scheme}']:,.0f}{source} "
                 f"[{values[f'recall_low__{scheme}']:.2f}, {values[f'recall_high__{scheme}']:.2f}]"
