@@ -77,13 +77,14 @@ ranked as (
         reasons.reason_3,
         flagged.model_version,
         flagged.scored_at,
-        row_number() over (
+        -- a bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (
             partition by flagged.batch_id
             order by
                 flagged.fraud_probability * coalesce(claims.total_paid_amount, 0) desc,
                 flagged.fraud_probability desc,
                 flagged.claim_id asc
-        ) as queue_rank
+        ) as bigint) as queue_rank
     from flagged
     inner join claims
         on flagged.claim_id = claims.claim_id

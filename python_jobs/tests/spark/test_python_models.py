@@ -2,8 +2,8 @@
 the session's features build (conftest built_project, --target spark): the dbt Python models
 as Databricks runs them (python_models.py), the SQL models between them built by dbt on
 Spark (the challenger's disparate impact the gate reads, the reference profile), the
-promotion gate, the monitor selector on the scores, and the alerts and report jobs with
-``--warehouse spark``."""
+promotion gate, the SIU's tables (reasons, review queue, member tours), the monitor selector
+on the scores, and the alerts and report jobs with ``--warehouse spark``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ SCORING_MODELS = (
     "ml_reference_score_quantiles",
     "ml_validation_scores",
 )
+# What the SIU works from, after the flagged claims' contributions (a Python model); with the
+# seeds they read.
+SIU_MODELS = ("fraud_score_explanations", "siu_review_queue", "siu_member_tours")
+SIU_SEEDS = ("ref_reason_templates", "monitoring_thresholds")
 
 
 def _warehouse_args(project: SparkProject) -> list[str]:
@@ -78,6 +82,14 @@ def promoted(built_project: SparkProject, challenger_impact: dict[str, str]) -> 
 @pytest.fixture(scope="module")
 def scored(built_project: SparkProject, compiled: Path, promoted: str) -> dict[str, int]:
     return _run_models(built_project, compiled, SCORING_MODELS)
+
+
+@pytest.fixture(scope="module")
+def siu(built_project: SparkProject, compiled: Path, scored: dict[str, int]) -> dict[str, str]:
+    """The SIU's SQL models built by dbt on Spark, their data and unit tests included."""
+    _run_models(built_project, compiled, ("ml_score_contributions",))
+    built_project.dbt("build", "--select", *SIU_SEEDS, *SIU_MODELS, unit_tests=True)
+    return statuses(built_project)
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +146,15 @@ def test_scoring_models_write_scores_and_reference_tables(
     ).count()
     assert scored["fraud_scores"] == features
     assert all(rows > 0 for rows in scored.values()), scored
+
+
+def test_siu_models_build_on_spark(built_project: SparkProject, siu: dict[str, str]) -> None:
+    assert not_ok(siu) == []
+    for name in SIU_MODELS:
+        assert f"model.claims_fraud.{name}" in siu
+    assert any(uid.startswith("unit_test.claims_fraud.siu_member_tours") for uid in siu), siu
+    queue = f"{schema_of(built_project, 'siu')}.siu_review_queue"
+    assert built_project.spark.session.table(queue).count() > 0  # the flagged claims, ranked
 
 
 def test_reference_profile_builds_from_the_scores(reference_profile: dict[str, str]) -> None:
