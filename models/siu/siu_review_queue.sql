@@ -4,7 +4,9 @@
 -- capacity cut: the first siu_review_capacity claims of a batch (seeds/monitoring_thresholds.csv)
 -- are within capacity. The probability ranks claims (the classifiers weight the classes to
 -- balance them, so it is higher than a calibrated fraud rate): read the amount as a priority,
--- not as money to book. Ties: higher probability first, then claim_id.
+-- not as money to book. Ties: higher probability first, then claim_id. tour_stops: the other
+-- stops of the member's tour when the claim is a flagged tour stop (siu_member_tours), a ring
+-- case to open with it.
 
 with thresholds as (
 
@@ -56,6 +58,18 @@ reasons as (
 
 ),
 
+-- a flagged tour stop's other stops (siu_member_tours): a ring case to open with the claim
+tours as (
+
+    select
+        batch_id,
+        flagged_claim_id as claim_id,
+        count(*) as tour_stops
+    from {{ ref('siu_member_tours') }}
+    group by batch_id, flagged_claim_id
+
+),
+
 ranked as (
 
     select
@@ -77,6 +91,7 @@ ranked as (
         reasons.reason_3,
         flagged.model_version,
         flagged.scored_at,
+        cast(coalesce(tours.tour_stops, 0) as bigint) as tour_stops,
         -- a bigint on every engine (Spark's row_number is an int)
         cast(row_number() over (
             partition by flagged.batch_id
@@ -92,6 +107,10 @@ ranked as (
         on
             flagged.batch_id = reasons.batch_id
             and flagged.claim_id = reasons.claim_id
+    left join tours
+        on
+            flagged.batch_id = tours.batch_id
+            and flagged.claim_id = tours.claim_id
 
 )
 
@@ -114,6 +133,7 @@ select
     ranked.reason_3,
     ranked.model_version,
     ranked.scored_at,
+    ranked.tour_stops,
     ranked.queue_rank <= thresholds.siu_review_capacity as is_within_capacity
 from ranked
 cross join thresholds
