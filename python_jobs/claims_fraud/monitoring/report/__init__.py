@@ -34,7 +34,8 @@ order, by the start of their ingest window, else by scored_at):
    points coloured by status, and the null rates of the batch at warn or error;
 7. top drifted features of the batch (warn or error) with the bin that moved most, and the
    reference vs batch shares of each, bin by bin (small multiples);
-8. the SIU review queue's first rows;
+8. the SIU review queue's first rows and the member tours its flagged claims open
+   (siu_member_tours, optional: the ring cases, in the queue's order);
 9. promotion history, newest first, with every gate's verdict;
 10. alerts raised for the batch.
 
@@ -47,8 +48,8 @@ loaded it, and printed under the verdict; the verdicts themselves always come fr
 status columns.
 
 Modules: :mod:`.data` reads the tables (through :mod:`claims_fraud.warehouse`) and selects
-batches, :mod:`.svg` draws the charts, :mod:`.html` lays out the page, :mod:`.format` formats
-values for both.
+batches, :mod:`.svg` draws the charts, :mod:`.html` lays out the page (:mod:`.queue` its SIU
+section, :mod:`.over_time` the sections over batches), :mod:`.format` formats values for both.
 
 Usage::
 

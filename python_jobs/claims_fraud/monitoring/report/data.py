@@ -27,6 +27,7 @@ OPTIONAL_TABLES: dict[str, str] = {
     "promotions": "ml_promotion_decisions",
     "alerts": "mon_alerts",
     "review_queue": "siu_review_queue",
+    "member_tours": "siu_member_tours",
     "batches": "mon_batches",
     "performance": "mon_model_performance",
 }
@@ -93,6 +94,7 @@ class ReportData:
     alerts: pd.DataFrame
     thresholds: Thresholds
     review_queue: pd.DataFrame = field(default_factory=pd.DataFrame)
+    member_tours: pd.DataFrame = field(default_factory=pd.DataFrame)
     batches: pd.DataFrame = field(default_factory=pd.DataFrame)
     performance: pd.DataFrame = field(default_factory=pd.DataFrame)
 

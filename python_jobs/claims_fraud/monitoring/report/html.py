@@ -35,6 +35,7 @@ from claims_fraud.monitoring.report.over_time import (
     drifted_distributions,
     performance_section,
 )
+from claims_fraud.monitoring.report.queue import queue_section
 from claims_fraud.monitoring.report.svg import di_chart, psi_heatmap, score_bars, volume_chart
 
 
@@ -259,47 +260,6 @@ def _promotion_section(data: ReportData) -> str:
     return html_table(columns, ([cell(c, r[c]) for c in columns] for _, r in rows.iterrows()))
 
 
-QUEUE_ROWS = 20
-
-
-def _queue_section(data: ReportData, batch_id: str | None) -> str:
-    """The top of the batch's SIU review queue, each claim with its reasons in words."""
-    rows = of_batch(data.review_queue, batch_id)
-    if rows.empty:
-        return empty_note(
-            "No SIU review queue for this batch (siu_review_queue: built by the score selector)."
-        )
-    capacity = int(rows["is_within_capacity"].astype(bool).sum())
-    note = (
-        f"<p>{len(rows):,} flagged claims, {capacity:,} within the review capacity; ranked by "
-        "expected recoverable amount (probability x paid amount). The top "
-        f"{min(QUEUE_ROWS, len(rows))}:</p>"
-    )
-    rows = rows.sort_values("queue_rank").head(QUEUE_ROWS)
-    columns = ["queue_rank", "claim_id", "billing_npi", "total_paid_amount"]
-    columns += ["fraud_probability", "expected_recoverable_amount", "reasons"]
-
-    def reasons(row: pd.Series) -> str:
-        found = [row.get(f"reason_{rank}") for rank in (1, 2, 3)]
-        return "<br>".join(esc(reason) for reason in found if isinstance(reason, str) and reason)
-
-    return note + html_table(
-        columns,
-        (
-            [
-                esc(r["queue_rank"]),
-                esc(r["claim_id"]),
-                esc(r.get("billing_npi")),
-                num(r["total_paid_amount"], 0),
-                num(r["fraud_probability"], 3),
-                num(r["expected_recoverable_amount"], 0),
-                reasons(r),
-            ]
-            for _, r in rows.iterrows()
-        ),
-    )
-
-
 def _alerts_section(data: ReportData, batch_id: str | None) -> str:
     rows = of_batch(data.alerts, batch_id)
     if "created_at" in rows.columns and not rows.empty:
@@ -393,7 +353,7 @@ def render_report(
             "Top drifted features",
             lambda: _drift_section(data, batch_id) + drifted_distributions(data, batch_id),
         ),
-        ("queue", "SIU review queue", lambda: _queue_section(data, batch_id)),
+        ("queue", "SIU review queue", lambda: queue_section(data, batch_id)),
         ("promotions", "Promotion history and rollbacks", lambda: _promotion_section(data)),
         ("alerts", "Alerts of this batch", lambda: _alerts_section(data, batch_id)),
     )
