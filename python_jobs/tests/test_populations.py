@@ -16,6 +16,8 @@ from claims_fraud.ml.populations import (
     evaluate_populations,
     format_report,
     ground_truth_quality,
+    own_gaps,
+    split_on_dates,
     trace_recall,
 )
 from claims_fraud.ml.train import TrainingConfig
@@ -116,14 +118,17 @@ def test_ring_recall_is_split_by_the_members_earlier_new_providers() -> None:
 def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() -> None:
     report = evaluate_populations(population(1), [population(2), population(3)], CONFIG)
     quality = report.quality
-    # per population: the flavour the training job keeps, the other flavour, the baseline
-    assert list(quality["seed"]) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
-    assert list(quality["population"]) == ["training"] * 3 + ["held out"] * 6
-    assert list(quality.columns[:8]) == [
+    # per population: the flavour the training job keeps, the other flavour, the baseline, and
+    # for a held-out population its own model (trained on its labels)
+    assert list(quality["seed"]) == [1] * 3 + [2] * 4 + [3] * 4
+    assert list(quality["population"]) == ["training"] * 3 + ["held out"] * 8
+    assert list(quality["trained_on"]) == [1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 3]
+    assert list(quality.columns[:9]) == [
         "seed",
         "population",
         "model",
         "kept",
+        "trained_on",
         "claims",
         "fraud_claims",
         "pr_auc",
@@ -132,10 +137,16 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
     assert set(quality["model"]) == {"xgboost", "catboost", BASELINE}
     kept = quality[quality["kept"]]
     assert list(kept["model"]) == [report.flavour] * 3
+    assert list(kept["trained_on"]) == [1, 1, 1]
+    own = quality[quality["trained_on"] != 1]
+    assert set(own["model"]) <= {"xgboost", "catboost"}
+    # the same generator and label rule: a population's own model does about as well
+    gaps = own_gaps(quality)
+    assert list(gaps.index) == [2, 3]
+    assert np.allclose(gaps["gap"], gaps["kept"] - gaps["own"])
+    assert (gaps["gap"].abs() < 0.1).all(), gaps
+    quality = quality[quality["trained_on"] == 1]
     assert list(quality["model"][::3]) == [report.flavour] * 3  # the kept one first
-    assert {"recall__alpha", "recall__beta"} <= set(quality.columns)
-    for column in ("pr_auc", "recall_at_budget", "recall__alpha", "recall__beta"):
-        assert quality[column].between(0, 1).all(), column
     # the label is learnable from the inputs: the model beats the anomaly baseline everywhere
     by_model = quality.pivot(index="seed", columns="model", values="pr_auc")
     for flavour in ("xgboost", "catboost"):
@@ -151,6 +162,8 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
     assert "provider_ring claims by" not in text
     for part in ("held out", "alpha", "top inputs", "interval", f"{report.flavour} (kept)"):
         assert part in text
+    assert re.search(r"(xgboost|catboost) \(own\)", text), text
+    assert f"seed 2: {gaps.loc[2, 'kept']:.3f} against {gaps.loc[2, 'own']:.3f}" in text
     # every scheme's recall has its count and an interval around it
     for scheme in ("alpha", "beta"):
         assert (quality[f"claims__{scheme}"] > 0).all()
@@ -203,3 +216,36 @@ def test_the_evaluation_trains_with_the_training_jobs_hyperparameters() -> None:
     settings = TrainingSettings.from_mapping(rendered, config.flag_budget)
     assert settings.training == config
     assert config.catboost_params == {"depth": 8}
+
+
+def test_a_held_out_populations_own_model_learns_its_own_labels() -> None:
+    """A population whose SIU labels (and truth) say the opposite of the training one's: the
+    model trained elsewhere ranks it backwards, its own model does not."""
+    flipped = population(2)
+    outcome = flipped.investigations["outcome"]
+    investigations = flipped.investigations.assign(
+        outcome=np.where(outcome == "confirmed_fraud", "no_fraud", "confirmed_fraud")
+    )
+    is_fraud = ~flipped.ground_truth["is_fraud"]
+    truth = flipped.ground_truth.assign(is_fraud=is_fraud, scheme=np.where(is_fraud, "alpha", None))
+    other = Population(2, flipped.features, investigations, truth)
+    gaps = own_gaps(evaluate_populations(population(1), [other], CONFIG).quality)
+    assert gaps.loc[2, "own"] > gaps.loc[2, "kept"] + 0.3, gaps
+
+
+def test_another_population_is_split_on_the_training_populations_dates() -> None:
+    from claims_fraud.ml.train import label_claims, time_split
+
+    first, second = population(1), population(2)
+    dates = time_split(label_claims(first.features, first.investigations), 0.2)
+    split = split_on_dates(label_claims(second.features, second.investigations), dates)
+    assert (split.validation_start, split.validation_end) == (
+        dates.validation_start,
+        dates.validation_end,
+    )
+    assert (pd.to_datetime(split.train["claim_start_date"]).dt.date < dates.validation_start).all()
+    inside = pd.to_datetime(split.valid["claim_start_date"]).dt.date
+    assert inside.between(dates.validation_start, dates.validation_end).all()
+    one_class = label_claims(second.features, second.investigations).assign(label=0)
+    with pytest.raises(ValueError, match=r"the train side of the window .* single class"):
+        split_on_dates(one_class, dates)

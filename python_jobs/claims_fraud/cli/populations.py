@@ -104,7 +104,12 @@ def build_population_features(
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from claims_fraud.ml.populations import Population, evaluate_populations, format_report
+    from claims_fraud.ml.populations import (
+        Population,
+        evaluate_populations,
+        format_report,
+        own_gaps,
+    )
     from claims_fraud.warehouse.connections import DuckDBWarehouse
 
     seeds = [args.train_seed, *args.eval_seeds]
@@ -144,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         "quality": report.quality.to_dict(orient="records"),
         "importance": report.importance.round(6).to_dict(),
         "ring_trace": report.trace.to_dict(orient="records"),
+        "own_gaps": own_gaps(report.quality).reset_index(names="seed").to_dict(orient="records"),
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
     print(f"written to {out}")

@@ -12,6 +12,12 @@ SIU labels, and whether the other flavour would have generalised better is worth
 IsolationForest baseline is fitted on the training population's claims before the window
 (what the model trained on) and scores every population's window.
 
+Each held-out population is also judged by its own model: trained the same way on its own SIU
+labels, split on the same dates (``trained_on`` = its seed). Populations of one generator differ
+in how hard they are (which providers a scheme drew, how many rings), so the distance between
+a held-out population's PR-AUC and the training population's mixes that with what training
+elsewhere costs; the distance to its own model's PR-AUC is the cost alone.
+
 Pure functions over frames; ``claims-fraud evaluate-populations`` (cli/populations.py) makes
 the populations (generator + the features dbt build) and prints the report.
 """
@@ -36,6 +42,9 @@ from claims_fraud.ml.evaluate import (
     per_scheme_recall,
 )
 from claims_fraud.ml.train import (
+    DATE_COLUMN,
+    LABEL,
+    Candidate,
     Split,
     TrainingConfig,
     best_candidate,
@@ -94,10 +103,12 @@ class Population:
 
 @dataclass(frozen=True)
 class PopulationReport:
-    """One row per (population, model) in ``quality`` (``kept``: the flavour the training job
-    keeps); the kept model's flavour, the evaluation window and its top inputs by mean |SHAP|
-    on the training population; ``trace``: the kept model's recall of each population's ring
-    claims per ``TRACE_LEVELS`` (:func:`trace_recall`)."""
+    """One row per (population, model, training population) in ``quality`` (``kept``: the
+    flavour the training job keeps; ``trained_on``: the seed the model was trained or fitted on,
+    a held-out population's own for its own model's row); the kept model's flavour, the
+    evaluation window and its top inputs by mean |SHAP| on the training population; ``trace``:
+    the kept model's recall of each population's ring claims per ``TRACE_LEVELS``
+    (:func:`trace_recall`)."""
 
     quality: pd.DataFrame
     flavour: str
@@ -116,6 +127,43 @@ class PopulationReport:
 
 def _window(features: pd.DataFrame, split: Split) -> pd.DataFrame:
     return claim_windows(features, split)[1]
+
+
+def split_on_dates(labelled: pd.DataFrame, dates: Split) -> Split:
+    """``labelled`` (another population's labelled claims) split on the dates of ``dates``:
+    train before its validation window, validation inside it. Raises ValueError when a side
+    is empty or holds a single class."""
+    days = pd.to_datetime(labelled[DATE_COLUMN]).dt.date
+    before = (days < dates.validation_start).to_numpy()
+    inside = ((days >= dates.validation_start) & (days <= dates.validation_end)).to_numpy()
+    sides = {"train": labelled.loc[before], "validation": labelled.loc[inside]}
+    for side, frame in sides.items():
+        if frame[LABEL].nunique() < 2:
+            raise ValueError(
+                f"the {side} side of the window {dates.validation_start} .. "
+                f"{dates.validation_end} has {len(frame)} labelled claims of a single class"
+            )
+    return Split(
+        train=sides["train"].reset_index(drop=True),
+        valid=sides["validation"].reset_index(drop=True),
+        validation_start=dates.validation_start,
+        validation_end=dates.validation_end,
+    )
+
+
+def own_model(
+    population: Population, dates: Split, spec: FeatureSpec, config: TrainingConfig
+) -> Candidate:
+    """The model a held-out population would have had: both flavours trained on its own SIU
+    labels before the window of ``dates``, the better on its labels inside it kept, as the
+    training job keeps one."""
+    features = population.features.sort_values("claim_id", kind="stable", ignore_index=True)
+    labelled = label_claims(features, population.investigations)
+    try:
+        split = split_on_dates(labelled, dates)
+    except ValueError as exc:
+        raise ValueError(f"population of seed {population.seed}: {exc}") from exc
+    return best_candidate(train_candidates(split, spec, config))
 
 
 def ground_truth_quality(
@@ -210,9 +258,17 @@ def evaluate_populations(
                 "same dates as the training population"
             )
         matrix = feature_matrix(window, spec)
-        scores = {c.flavour: predict_probability(c.flavour, c.model, matrix) for c in kept_first}
-        scores[BASELINE] = isolation_forest_baseline(train_matrix, matrix, config.seed)
-        for name, values in scores.items():
+        scores = {
+            (c.flavour, train.seed): predict_probability(c.flavour, c.model, matrix)
+            for c in kept_first
+        }
+        scores[BASELINE, train.seed] = isolation_forest_baseline(train_matrix, matrix, config.seed)
+        if role == "held out":
+            own = own_model(population, split, spec, config)
+            scores[own.flavour, population.seed] = predict_probability(
+                own.flavour, own.model, matrix
+            )
+        for (name, trained_on), values in scores.items():
             quality = ground_truth_quality(
                 window, values, population.ground_truth, config.flag_budget
             )
@@ -221,11 +277,12 @@ def evaluate_populations(
                     "seed": population.seed,
                     "population": role,
                     "model": name,
-                    "kept": name == model.flavour,
+                    "kept": name == model.flavour and trained_on == train.seed,
+                    "trained_on": trained_on,
                     **quality,
                 }
             )
-        flagged = flag_top(scores[model.flavour], config.flag_budget)
+        flagged = flag_top(scores[model.flavour, train.seed], config.flag_budget)
         trace.extend(
             {"seed": population.seed, "population": role, **level}
             for level in trace_recall(window, flagged, population.ground_truth)
@@ -264,11 +321,14 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
     ]
     for values in report.quality.to_dict(orient="records"):
         name = f"{values['model']} (kept)" if values["kept"] else values["model"]
+        if values["trained_on"] == values["seed"] and values["population"] == "held out":
+            name = f"{values['model']} (own)"
         lines.append(
             f"{values['seed']:>5} {values['population']:<10} {name:<16} "
             f"{values['claims']:>8,.0f} {values['fraud_claims']:>6,.0f} {values['pr_auc']:>7.3f} "
             f"{values['recall_at_budget']:>7.3f}  " + " ".join(_cell(values[c]) for c in schemes)
         )
+    lines.extend(_own_gaps(report))
     lines.append(
         f"fraudulent claims per scheme in the window (from how many providers, how many of them "
         f"with a claim of the scheme flagged), and the "
@@ -308,6 +368,30 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
     ranked = ", ".join(f"{name} {value:.3f}" for name, value in report.importance.head(top).items())
     lines.append(f"top inputs of the {report.flavour} model by mean |SHAP| (log-odds): {ranked}")
     return "\n".join(lines)
+
+
+def own_gaps(quality: pd.DataFrame) -> pd.DataFrame:
+    """Per held-out population: the kept model's PR-AUC, its own model's, and the kept one's
+    minus the own one's (``gap``: what training on another population cost)."""
+    held = quality[quality["population"] == "held out"]
+    kept = held[held["kept"]].set_index("seed")["pr_auc"]
+    own = held[held["trained_on"] == held["seed"]].set_index("seed")["pr_auc"]
+    both = pd.DataFrame({"kept": kept, "own": own}).dropna()
+    return both.assign(gap=both["kept"] - both["own"])
+
+
+def _own_gaps(report: PopulationReport) -> list[str]:
+    gaps = own_gaps(report.quality)
+    if gaps.empty:
+        return []
+    cells = "; ".join(
+        f"seed {seed}: {row.kept:.3f} against {row.own:.3f}, {row.gap:+.3f}"
+        for seed, row in gaps.iterrows()
+    )
+    return [
+        "(own): trained the same way on the population's own SIU labels before the window; "
+        f"the kept model's PR-AUC against its own model's: {cells}"
+    ]
 
 
 def _cell(value: object) -> str:

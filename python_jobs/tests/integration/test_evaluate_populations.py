@@ -31,12 +31,21 @@ def test_trains_on_one_seed_and_reports_every_population(
     ]  # fmt: skip
     assert cli_main(argv) == 0
     report = json.loads(out.read_text())
-    rows = {(row["seed"], row["model"]): row for row in report["quality"]}
+    rows = {
+        (row["seed"], row["model"]): row for row in report["quality"] if row["trained_on"] == 11
+    }
     assert {seed for seed, _ in rows} == {11, 12}
     model = report["model"]
     # both flavours are judged, the one the training job keeps marked
     assert {name for _, name in rows} == {"xgboost", "catboost", "isolation_forest"}
-    assert all(row["kept"] == (row["model"] == model) for row in report["quality"])
+    assert all(row["kept"] == (row["model"] == model) for row in rows.values())
+    # and the held-out population by its own model, the gap to it written
+    own = [row for row in report["quality"] if row["trained_on"] == 12]
+    assert [(row["seed"], row["kept"]) for row in own] == [(12, False)]
+    assert [gap["seed"] for gap in report["own_gaps"]] == [12]
+    gap = report["own_gaps"][0]
+    assert gap["own"] == own[0]["pr_auc"]
+    assert gap["gap"] == pytest.approx(rows[(12, model)]["pr_auc"] - own[0]["pr_auc"])
     for seed in (11, 12):
         assert rows[(seed, model)]["claims"] > 1_000
         assert rows[(seed, model)]["pr_auc"] > rows[(seed, "isolation_forest")]["pr_auc"]
