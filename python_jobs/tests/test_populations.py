@@ -13,6 +13,7 @@ from ml_fixtures import synthetic_claims
 from claims_fraud.ml.populations import (
     BASELINE,
     Population,
+    clustered_recall_interval,
     evaluate_populations,
     format_report,
     ground_truth_quality,
@@ -89,6 +90,38 @@ def test_ground_truth_quality_counts_recall_per_scheme_at_the_budget() -> None:
         0,
     )
     assert by_provider["recall__alpha"] == quality["recall__alpha"]
+    # one provider, every claim flagged: nothing measures a spread, the plain Wilson interval
+    assert by_provider["recall_design_effect__alpha"] == 1.0
+    assert by_provider["recall_low__alpha"] == quality["recall_low__alpha"]
+
+
+def test_a_recalls_interval_widens_with_the_design_effect_of_its_providers() -> None:
+    from scipy.stats import binomtest
+
+    # one cluster: scipy's Wilson interval (the oracle), design effect 1
+    low, high, effect = clustered_recall_interval(np.array([7.0]), np.array([20.0]))
+    wilson = binomtest(7, 20).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (low, high, effect) == (pytest.approx(wilson.low), pytest.approx(wilson.high), 1.0)
+    # independent claims (one per cluster): the cluster-robust variance is the binomial one
+    # times k / (k - 1)
+    singles = np.array([1.0] * 7 + [0.0] * 13)
+    assert clustered_recall_interval(singles, np.ones(20))[2] == pytest.approx(20 / 19)
+    # two providers of 10 claims, one all flagged, one none: k / (k - 1) x (1 + (m - 1) ICC)
+    # with an intra-provider correlation of 1, 2 x 10
+    low, high, effect = clustered_recall_interval(np.array([10.0, 0.0]), np.array([10.0, 10.0]))
+    assert effect == pytest.approx(20.0)
+    assert (low < 0.1, high > 0.9) == (True, True)  # 20 claims that weigh as one
+    # four providers, a spread between them: Wilson's on the effective number of claims
+    flagged, claims = np.array([9.0, 2.0, 6.0, 1.0]), np.array([10.0, 12.0, 8.0, 10.0])
+    low, high, effect = clustered_recall_interval(flagged, claims)
+    recall, effective = flagged.sum() / claims.sum(), claims.sum() / effect
+    assert effect > 1
+    same = clustered_recall_interval(np.array([recall * effective]), np.array([effective]))
+    assert (low, high) == (pytest.approx(same[0]), pytest.approx(same[1]))
+    plain = clustered_recall_interval(np.array([flagged.sum()]), np.array([claims.sum()]))
+    assert low < plain[0] < recall < plain[1] < high
+    # every provider at the same rate: no wider than independent claims
+    assert clustered_recall_interval(np.array([5.0, 5.0]), np.array([10.0, 10.0]))[2] == 1.0
 
 
 def test_ring_recall_is_split_by_the_members_earlier_new_providers() -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.stats import binomtest
+from scipy.stats import norm
 
 from claims_fraud.features.reference import find_project_root
 from claims_fraud.features.spec import FeatureSpec, feature_matrix, load_feature_spec
@@ -55,7 +55,7 @@ from claims_fraud.ml.train import (
 from claims_fraud.ml.training_job import claim_windows
 from claims_fraud.portable_model import contributions, predict_probability
 
-# the confidence of the per-scheme recall intervals (Wilson score interval, scipy's)
+# the confidence of the per-scheme recall intervals (Wilson's, on the claims' effective number)
 RECALL_CONFIDENCE = 0.95
 # the per-scheme columns of a report's quality table, each named FIGURE__SCHEME
 SCHEME_FIGURES = (
@@ -63,6 +63,7 @@ SCHEME_FIGURES = (
     "claims",
     "providers",
     "providers_flagged",
+    "recall_design_effect",
     "recall_low",
     "recall_high",
 )
@@ -119,9 +120,10 @@ class PopulationReport:
 
     def scheme_columns(self) -> list[str]:
         """The recall column of each scheme (``recall__SCHEME``); ``claims__``, ``providers__``,
-        ``providers_flagged__``, ``recall_low__`` and ``recall_high__`` SCHEME hold its count of
-        fraudulent claims in the window, the rendering providers they come from, how many of
-        those have at least one of them flagged, and the recall's Wilson interval."""
+        ``providers_flagged__``, ``recall_design_effect__``, ``recall_low__`` and
+        ``recall_high__`` SCHEME hold its count of fraudulent claims in the window, the
+        rendering providers they come from, how many of those have at least one of them
+        flagged, and the recall's interval (:func:`clustered_recall_interval`)."""
         return [c for c in self.quality.columns if c.startswith("recall__")]
 
 
@@ -172,9 +174,10 @@ def ground_truth_quality(
     """PR-AUC, recall at the budget and recall per scheme of ``scores`` against the truth, on
     every claim of ``window`` (claims missing from the truth count as clean). With a
     ``rendering_npi`` column, each scheme's count of providers too, and of those with at least
-    one of the scheme's claims flagged (one flag opens the SIU's case on a provider): a scheme's
-    claims come from a few providers, so its recall is less certain than its claim count
-    suggests."""
+    one of the scheme's claims flagged (one flag opens the SIU's case on a provider), and the
+    recall's interval widened by the design effect of those providers
+    (:func:`clustered_recall_interval`): a scheme's claims come from a few providers, so its
+    recall is less certain than its claim count suggests."""
     truth = window[["claim_id"]].merge(
         ground_truth[["claim_id", "is_fraud", "scheme"]], on="claim_id", how="left"
     )
@@ -190,22 +193,58 @@ def ground_truth_quality(
     schemes = truth["scheme"].where(is_fraud)
     for scheme in per_scheme_recall(schemes, flagged).itertuples():
         row[f"recall__{scheme.scheme}"] = float(scheme.recall)
-        # how far the recall can be trusted: a few dozen claims of a scheme in the window
-        # (rings at 200k lines) leave it +- 0.15
-        interval = binomtest(int(scheme.flagged), int(scheme.claims)).proportion_ci(
-            confidence_level=RECALL_CONFIDENCE, method="wilson"
-        )
+        of_scheme = (schemes == scheme.scheme).to_numpy()
         row[f"claims__{scheme.scheme}"] = float(scheme.claims)
         if "rendering_npi" in window.columns:
-            of_scheme = (schemes == scheme.scheme).to_numpy()
             npi = window["rendering_npi"].to_numpy()
             row[f"providers__{scheme.scheme}"] = float(pd.unique(npi[of_scheme]).size)
             row[f"providers_flagged__{scheme.scheme}"] = float(
                 pd.unique(npi[of_scheme & flagged]).size
             )
-        row[f"recall_low__{scheme.scheme}"] = float(interval.low)
-        row[f"recall_high__{scheme.scheme}"] = float(interval.high)
+            per_provider = pd.DataFrame(
+                {"npi": npi[of_scheme], "flagged": flagged[of_scheme].astype(float)}
+            ).groupby("npi", sort=False, dropna=False)["flagged"]
+            low, high, effect = clustered_recall_interval(
+                per_provider.sum().to_numpy(), per_provider.count().to_numpy(float)
+            )
+        else:  # no providers: the claims as one cluster, the plain Wilson interval
+            low, high, effect = clustered_recall_interval(
+                np.array([flagged[of_scheme].sum()]), np.array([of_scheme.sum()])
+            )
+        row[f"recall_design_effect__{scheme.scheme}"] = effect
+        row[f"recall_low__{scheme.scheme}"] = low
+        row[f"recall_high__{scheme.scheme}"] = high
     return row
+
+
+def clustered_recall_interval(
+    flagged: np.ndarray, claims: np.ndarray, confidence: float = RECALL_CONFIDENCE
+) -> tuple[float, float, float]:
+    """The Wilson interval of a recall whose claims come in clusters (a scheme's claims from a
+    few providers): ``flagged`` and ``claims`` per cluster. Returns (low, high, design effect).
+
+    The recall R = sum(flagged) / sum(claims) is a ratio estimator; its cluster-robust variance
+    is k / (k - 1) * sum((flagged_i - R claims_i)^2) / n^2 over the k clusters of n claims.
+    The design effect is that over the binomial R (1 - R) / n, at least 1 (clustering never
+    makes a recall surer than independent claims would); the interval is Wilson's on the
+    effective n / effect claims. With one cluster, or R at 0 or 1, nothing measures the
+    spread between clusters: the effect is 1 and the interval the plain Wilson one (too
+    narrow then: one provider's claims stand or fall together)."""
+    flagged, claims = np.asarray(flagged, float), np.asarray(claims, float)
+    n = float(claims.sum())
+    if n <= 0:
+        return float("nan"), float("nan"), float("nan")
+    recall = float(flagged.sum()) / n
+    effect = 1.0
+    if claims.size >= 2 and 0.0 < recall < 1.0:
+        between = claims.size / (claims.size - 1) * float(((flagged - recall * claims) ** 2).sum())
+        effect = max(1.0, between / n**2 / (recall * (1.0 - recall) / n))
+    effective = n / effect
+    z = float(norm.ppf(0.5 + confidence / 2))
+    shrink = 1.0 + z * z / effective
+    centre = (recall + z * z / (2 * effective)) / shrink
+    half = z * np.sqrt(recall * (1 - recall) / effective + z * z / (4 * effective**2)) / shrink
+    return max(0.0, centre - half), min(1.0, centre + half), effect
 
 
 def trace_recall(
@@ -332,8 +371,9 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
     lines.append(
         f"fraudulent claims per scheme in the window (from how many providers, how many of them "
         f"with a claim of the scheme flagged), and the "
-        f"{RECALL_CONFIDENCE:.0%} interval of the {report.flavour} model's recall (Wilson, "
-        "claims as independent: a few providers' claims are not, the interval is too narrow):"
+        f"{RECALL_CONFIDENCE:.0%} interval of the {report.flavour} model's recall (Wilson's on "
+        "the claims' effective number: their count over the design effect of their providers, "
+        "x after the interval; one provider's claims stand or fall together):"
     )
     model_rows = report.quality[report.quality["kept"]]
     for values in model_rows.to_dict(orient="records"):
@@ -351,6 +391,7 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
             cells.append(
                 f"{short[column]} {values[f'claims__{scheme}']:,.0f}{source} "
                 f"[{values[f'recall_low__{scheme}']:.2f}, {values[f'recall_high__{scheme}']:.2f}]"
+                f" x{values[f'recall_design_effect__{scheme}']:.1f}"
             )
         lines.append(f"{values['seed']:>5} {values['population']:<10} " + "; ".join(cells))
     if (report.trace["claims"] > 0).any():
