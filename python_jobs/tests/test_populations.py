@@ -13,8 +13,10 @@ from ml_fixtures import synthetic_claims
 from claims_fraud.ml.populations import (
     BASELINE,
     Population,
+    case_recall,
     clustered_recall_interval,
     evaluate_populations,
+    format_cases,
     format_report,
     ground_truth_quality,
     own_gaps,
@@ -282,3 +284,31 @@ def test_another_population_is_split_on_the_training_populations_dates() -> None
     one_class = label_claims(second.features, second.investigations).assign(label=0)
     with pytest.raises(ValueError, match=r"the train side of the window .* single class"):
         split_on_dates(one_class, dates)
+
+
+def test_the_siu_reaches_a_ring_claim_flagged_or_on_a_flagged_claims_tour() -> None:
+    flags = pd.DataFrame(
+        {
+            "claim_id": ["R1", "R2", "R3", "R4", "C1", "C2"],
+            "is_flagged": [True, False, False, False, True, False],
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "claim_id": ["R1", "R2", "R3", "R4", "R0", "U1"],
+            "scheme": ["provider_ring"] * 5 + ["upcoding"],
+        }
+    )
+    # R1's tour: R2 (in the window) and R0 (before it); C2, a clean claim, on C1's tour
+    tours = pd.Series(["R2", "R0", "C2", "R2"])
+    case = case_recall(flags, tours, truth)
+    assert (case["claims"], case["flagged"]) == (4, 0.25)
+    assert case["flagged_or_on_tour"] == 0.5  # R1 flagged, R2 on its tour; R3, R4 missed
+    # the review the tours add: R2, R0 and C2, not flagged themselves; R2 and R0 ring claims
+    assert (case["tour_claims_added"], case["tour_claims_added_of_scheme"]) == (3, 2)
+    text = format_cases([{"seed": 7, **case}])
+    assert "seed 7: 4 claims, flagged 0.250, with the tours 0.500 (3 claims added, 2 of" in text
+    assert case_recall(flags, pd.Series([], dtype=object), truth)["flagged_or_on_tour"] == 0.25
+    none = case_recall(flags, tours, truth.assign(scheme="upcoding"))
+    assert none["claims"] == 0
+    assert np.isnan(none["flagged_or_on_tour"])

@@ -4,8 +4,11 @@ Each population is a generator seed: its dataset is generated into WORK_DIR/seed
 features built there with the project's own `dbt build --selector features` (a DuckDB file of
 its own, the local target), so every population goes through exactly the SQL production runs.
 Then :func:`claims_fraud.ml.populations.evaluate_populations` trains as the training job does
-and reports quality against the ground truth, next to an IsolationForest. Nothing is
-registered in MLflow and the project's own .local state is not touched.
+and reports quality against the ground truth, next to an IsolationForest. Last, the kept
+model's flags of each population's window are written as that population's fraud_scores and dbt
+builds siu_member_tours on them, the SIU's ring cases: the report adds the ring claims reached
+flagged or on a flagged claim's tour. Nothing is registered in MLflow and the project's own
+.local state is not touched.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claims_fraud.cli.common import EXIT_OK, fail
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMMAND = "evaluate-populations"
 
@@ -73,32 +80,59 @@ def build_population_features(
             elif stale.exists():
                 stale.unlink()
         run_generation(config, raw)
+    features = "build --selector features --exclude-resource-type unit_test --full-refresh"
+    _dbt([*features.split(), "--quiet"], seed, folder, project_dir)
+    return raw, database
+
+
+def _dbt(arguments: list[str], seed: int, folder: Path, project_dir: Path) -> None:
+    """Run dbt on the population in ``folder`` (its raw data, DuckDB file, target and logs);
+    a failure raises RuntimeError naming the command, the seed and the log."""
     env = {
         "DBT_PROFILES_DIR": str((project_dir / "profiles").resolve()),
         **os.environ,
         "DBT_TARGET": "local",
-        "CLAIMS_FRAUD_RAW_DIR": str(raw.resolve()),
-        "CLAIMS_FRAUD_DUCKDB_PATH": str(database.resolve()),
+        "CLAIMS_FRAUD_RAW_DIR": str((folder / "raw").resolve()),
+        "CLAIMS_FRAUD_DUCKDB_PATH": str((folder / "claims_fraud.duckdb").resolve()),
         "DBT_TARGET_PATH": str((folder / "target").resolve()),
         "DBT_LOG_PATH": str((folder / "logs").resolve()),
     }
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        "build",
-        "--selector",
-        "features",
-        "--exclude-resource-type",
-        "unit_test",
-        "--full-refresh",
-        "--quiet",
-    ]
+    command = [str(Path(sys.executable).parent / "dbt"), *arguments]
     done = subprocess.run(command, cwd=project_dir, env=env, check=False)  # noqa: S603
     if done.returncode != 0:
+        shown = " ".join(arguments[:3])
         raise RuntimeError(
-            f"dbt build --selector features failed for the population of seed {seed} "
+            f"dbt {shown} failed for the population of seed {seed} "
             f"(exit {done.returncode}); its log: {folder / 'logs' / 'dbt.log'}"
         )
-    return raw, database
+
+
+EVALUATION_BATCH = "evaluation"
+
+
+def build_member_tours(
+    seed: int, folder: Path, project_dir: Path, flags: pd.DataFrame
+) -> pd.DataFrame:
+    """The population's siu_member_tours for the kept model's ``flags`` of its window: the
+    flags are written as its fraud_scores (one batch, ``evaluation``), then dbt builds the
+    thresholds seed and siu_member_tours, the SQL that follows scoring in make run."""
+    import duckdb
+
+    from claims_fraud.cli.summary import quote_relation
+    from claims_fraud.warehouse.connections import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(folder / "claims_fraud.duckdb")
+    scores = flags.assign(batch_id=EVALUATION_BATCH)
+    with duckdb.connect(str(warehouse.path)) as con:  # a rerun's scores replace the last ones
+        target = quote_relation(warehouse.default_schema, "fraud_scores")
+        con.execute(f"drop table if exists {target}")
+    warehouse.append(
+        "fraud_scores", scores[["batch_id", "claim_id", "is_flagged", "fraud_probability"]]
+    )
+    tours = "build --select monitoring_thresholds siu_member_tours"
+    kinds = "--resource-type seed --resource-type model"
+    _dbt([*tours.split(), *kinds.split(), "--quiet"], seed, folder, project_dir)
+    return warehouse.read("siu_member_tours")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
 
     from claims_fraud.ml.populations import (
         Population,
+        case_recall,
         evaluate_populations,
+        format_cases,
         format_report,
         own_gaps,
     )
@@ -138,6 +174,22 @@ def run(args: argparse.Namespace) -> int:
         )
     report = evaluate_populations(populations[0], populations[1:])
     print(format_report(report))
+    cases = []
+    for population in populations:
+        flags = report.flags[report.flags["seed"] == population.seed]
+        try:
+            tours = build_member_tours(
+                population.seed, args.work_dir / f"seed-{population.seed}", args.project_dir, flags
+            )
+        except RuntimeError as exc:
+            return fail(COMMAND, exc, 1)
+        cases.append(
+            {
+                "seed": population.seed,
+                **case_recall(flags, tours["claim_id"], population.ground_truth),
+            }
+        )
+    print(format_cases(cases))
     out = args.out or args.work_dir / "report.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -150,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
         "importance": report.importance.round(6).to_dict(),
         "ring_trace": report.trace.to_dict(orient="records"),
         "own_gaps": own_gaps(report.quality).reset_index(names="seed").to_dict(orient="records"),
+        "ring_cases": cases,
     }
     out.write_text(json.dumps(payload, indent=2, default=str))
     print(f"written to {out}")

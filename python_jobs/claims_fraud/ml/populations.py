@@ -25,7 +25,7 @@ the populations (generator + the features dbt build) and prints the report.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +109,9 @@ class PopulationReport:
     a held-out population's own for its own model's row); the kept model's flavour, the
     evaluation window and its top inputs by mean |SHAP| on the training population; ``trace``:
     the kept model's recall of each population's ring claims per ``TRACE_LEVELS``
-    (:func:`trace_recall`)."""
+    (:func:`trace_recall`); ``flags``: the kept model's scores of each population's window
+    (``seed``, ``claim_id``, ``fraud_probability``, ``is_flagged``), for the SIU's member
+    tours (:func:`case_recall`)."""
 
     quality: pd.DataFrame
     flavour: str
@@ -117,6 +119,7 @@ class PopulationReport:
     window_end: object
     importance: pd.Series
     trace: pd.DataFrame
+    flags: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def scheme_columns(self) -> list[str]:
         """The recall column of each scheme (``recall__SCHEME``); ``claims__``, ``providers__``,
@@ -267,6 +270,38 @@ def trace_recall(
     return rows
 
 
+def case_recall(
+    flags: pd.DataFrame,
+    tour_claims: pd.Series,
+    ground_truth: pd.DataFrame,
+    scheme: str = TRACE_SCHEME,
+) -> dict[str, float]:
+    """The SIU's reach on a scheme's claims of a window: ``claims`` (of ``flags``, the window's
+    scores), ``flagged`` (the recall of the flags) and ``flagged_or_on_tour`` (flagged, or a
+    stop of a flagged claim's member tour: ``tour_claims``, the claim_id column of
+    siu_member_tours, reviewed with the claim that opened the case); and what the tours cost:
+    ``tour_claims_added``, their claims not flagged themselves (in the window or not), and
+    ``tour_claims_added_of_scheme``, how many of those are the scheme's."""
+    of_truth = set(ground_truth.loc[ground_truth["scheme"] == scheme, "claim_id"])
+    on_tour = set(tour_claims)
+    added = on_tour - set(flags.loc[flags["is_flagged"].astype(bool), "claim_id"])
+    row = {
+        "tour_claims_added": float(len(added)),
+        "tour_claims_added_of_scheme": float(len(added & of_truth)),
+    }
+    of_scheme = flags[flags["claim_id"].isin(of_truth)]
+    if of_scheme.empty:
+        return {"claims": 0.0, "flagged": float("nan"), "flagged_or_on_tour": float("nan"), **row}
+    flagged = of_scheme["is_flagged"].astype(bool)
+    reached = flagged | of_scheme["claim_id"].isin(on_tour)
+    return {
+        "claims": float(len(of_scheme)),
+        "flagged": float(flagged.mean()),
+        "flagged_or_on_tour": float(reached.mean()),
+        **row,
+    }
+
+
 def evaluate_populations(
     train: Population,
     others: Sequence[Population],
@@ -287,6 +322,7 @@ def evaluate_populations(
 
     rows: list[dict[str, object]] = []
     trace: list[dict[str, object]] = []
+    flags: list[pd.DataFrame] = []
     importance = pd.Series(dtype=float)
     for role, population in (("training", train), *(("held out", p) for p in others)):
         window = _window(population.features.sort_values("claim_id", ignore_index=True), split)
@@ -322,6 +358,16 @@ def evaluate_populations(
                 }
             )
         flagged = flag_top(scores[model.flavour, train.seed], config.flag_budget)
+        flags.append(
+            pd.DataFrame(
+                {
+                    "seed": population.seed,
+                    "claim_id": window["claim_id"].to_numpy(),
+                    "fraud_probability": scores[model.flavour, train.seed].astype("float64"),
+                    "is_flagged": flagged,
+                }
+            )
+        )
         trace.extend(
             {"seed": population.seed, "population": role, **level}
             for level in trace_recall(window, flagged, population.ground_truth)
@@ -341,6 +387,7 @@ def evaluate_populations(
         window_end=split.validation_end,
         importance=importance,
         trace=pd.DataFrame(trace),
+        flags=pd.concat(flags, ignore_index=True),
     )
 
 
@@ -433,6 +480,22 @@ def _own_gaps(report: PopulationReport) -> list[str]:
         "(own): trained the same way on the population's own SIU labels before the window; "
         f"the kept model's PR-AUC against its own model's: {cells}"
     ]
+
+
+def format_cases(cases: Sequence[dict[str, float]]) -> str:
+    """One line per population: its ring claims in the window, the share flagged, and the share
+    the SIU reaches when a flagged claim's member tour (siu_member_tours) is reviewed with it."""
+    cells = "; ".join(
+        f"seed {case['seed']}: {case['claims']:,.0f} claims, flagged {case['flagged']:.3f}, "
+        f"with the tours {case['flagged_or_on_tour']:.3f} ({case['tour_claims_added']:,.0f} "
+        f"claims added, {case['tour_claims_added_of_scheme']:,.0f} of them {TRACE_SCHEME})"
+        for case in cases
+    )
+    return (
+        f"{TRACE_SCHEME} claims the SIU reaches: flagged, or a stop of a flagged claim's member "
+        f"tour (siu_member_tours, built on each population's flags; the tours add their stops "
+        f"not flagged to the review): {cells}"
+    )
 
 
 def _cell(value: object) -> str:

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbt_env import PROJECT_ROOT, dbt_env
 
@@ -55,11 +56,35 @@ def test_trains_on_one_seed_and_reports_every_population(
     # each population went through the project's SQL into a DuckDB file of its own
     for seed in (11, 12):
         assert (tmp_path / "populations" / f"seed-{seed}" / "claims_fraud.duckdb").exists()
+    # the SIU's member tours built by the project's SQL on each population's flags
+    cases = {case["seed"]: case for case in report["ring_cases"]}
+    assert set(cases) == {11, 12}
+    for seed, case in cases.items():
+        window = rows[(seed, model)]["claims"]
+        assert scored_claims(tmp_path, seed) == (window, "evaluation")
+        if case["claims"] > 0:
+            assert case["flagged"] <= case["flagged_or_on_tour"] <= 1
+        assert case["tour_claims_added_of_scheme"] <= case["tour_claims_added"]
+    assert "claims the SIU reaches" in printed
     # a second run reuses the generated data (same seed, size and generator version)
     manifest = tmp_path / "populations" / "seed-11" / "raw" / "_manifest.json"
     before = os.stat(manifest).st_mtime_ns
     assert cli_main(argv) == 0
     assert os.stat(manifest).st_mtime_ns == before
+    # and its scores replace the first run's
+    assert scored_claims(tmp_path, 11) == (rows[(11, model)]["claims"], "evaluation")
+
+
+def scored_claims(tmp_path: Path, seed: int) -> tuple[int, str]:
+    """The claims of a population's fraud_scores table and its one batch id."""
+    database = tmp_path / "populations" / f"seed-{seed}" / "claims_fraud.duckdb"
+    with duckdb.connect(str(database), read_only=True) as con:
+        count, batches, batch = con.execute(
+            "select count(*), count(distinct batch_id), min(batch_id) from main_ml.fraud_scores"
+        ).fetchone()
+        assert con.execute("select count(*) from main_siu.siu_member_tours").fetchone()
+    assert batches == 1
+    return count, batch
 
 
 def test_the_same_seed_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
