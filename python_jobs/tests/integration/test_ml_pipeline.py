@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
-from harness import DbtProject, make_project
+from harness import DbtProject, copy_trained_state, make_project
 from mlflow import MlflowClient
 
 from claims_fraud.features.spec import FeatureSchemaError
@@ -95,7 +96,10 @@ def test_promotion_recorded_and_scores_cover_every_valid_claim(trained_project: 
 
 
 @pytest.mark.slow  # rescores the whole batch twice (make test-slow)
-def test_rescoring_a_batch_replaces_its_rows(trained_project: DbtProject) -> None:
+def test_rescoring_a_batch_replaces_its_rows(trained_project: DbtProject, tmp_path: Path) -> None:
+    # a copy: the worker's trained project is shared, a batch added here would be in the
+    # scores of every test after this one (test_scores_before_windows counted it once)
+    trained_project = copy_trained_state(trained_project, tmp_path / "state")
     before = trained_project.scalar("select count(*) from main_ml.fraud_scores")
     trained_project.dbt("run", "--select", "fraud_scores")
     assert trained_project.scalar("select count(*) from main_ml.fraud_scores") == before
@@ -117,7 +121,11 @@ def test_rescoring_a_batch_replaces_its_rows(trained_project: DbtProject) -> Non
 
 
 @pytest.mark.slow  # retrains (make test-slow)
-def test_retraining_the_same_data_gives_the_same_metrics(trained_project: DbtProject) -> None:
+def test_retraining_the_same_data_gives_the_same_metrics(
+    trained_project: DbtProject, tmp_path: Path
+) -> None:
+    # a copy: a retrain registers new versions and moves @challenger in the shared project
+    trained_project = copy_trained_state(trained_project, tmp_path / "state")
     columns = "flavour, roc_auc, pr_auc, precision_at_budget, recall_at_budget, brier"
     first = sorted(trained_project.query(f"select {columns} from main_ml.ml_training_runs"))
     trained_project.dbt("run", "--select", "ml_training_runs")
