@@ -96,6 +96,7 @@ def test_member_tours_list_a_flagged_claims_other_stops_in_queue_order() -> None
     ]
     assert "2 flagged claims are stops of a member's tour" in tour_html
     assert "3 other stops (2 not flagged themselves)" in tour_html
+    assert "3 of their 3 rows, one per flagged claim and stop" in tour_html
     assert "Internal &lt;Medicine&gt;" in tour_html
     queue_only = {**data, "member_tours": tours.iloc[0:0]}
     assert "No flagged claim of this batch is a stop" in section(

@@ -74,7 +74,8 @@ def _tours(data: ReportData, queue: pd.DataFrame, batch_id: str | None) -> str:
     note = (
         f"<p>{stops:,} flagged claims are stops of a member's tour of new providers; their "
         f"{others:,} other stops ({missed:,} not flagged themselves) belong in the same case. "
-        f"The first {len(shown)}, by the flagged claim's rank in the queue:</p>"
+        f"{len(shown):,} of their {len(tours):,} rows, one per flagged claim and stop (a stop "
+        "of several tours is listed with each), by the flagged claim's rank in the queue:</p>"
     )
     columns = ["queue_rank", "flagged_claim_id", "claim_id", "rendering_npi"]
     columns += ["rendering_specialty", "days_from_flagged", "total_paid_amount"]
