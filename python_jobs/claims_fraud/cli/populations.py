@@ -118,13 +118,12 @@ def build_member_tours(
     thresholds seed and siu_member_tours, the SQL that follows scoring in make run."""
     import duckdb
 
-    from claims_fraud.cli.summary import quote_relation
-    from claims_fraud.warehouse.connections import DuckDBWarehouse
+    from claims_fraud.warehouse.connections import DuckDBWarehouse, quote_identifier
 
     warehouse = DuckDBWarehouse(folder / "claims_fraud.duckdb")
     scores = flags.assign(batch_id=EVALUATION_BATCH)
     with duckdb.connect(str(warehouse.path)) as con:  # a rerun's scores replace the last ones
-        target = quote_relation(warehouse.default_schema, "fraud_scores")
+        target = quote_identifier(warehouse.default_schema, "fraud_scores")
         con.execute(f"drop table if exists {target}")
     warehouse.append(
         "fraud_scores", scores[["batch_id", "claim_id", "is_flagged", "fraud_probability"]]

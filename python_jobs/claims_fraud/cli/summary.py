@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from claims_fraud.cli.common import add_local_store_arguments
+from claims_fraud.warehouse.connections import quote_identifier
 
 # Layers in flow order; a relation is listed under the first layer whose prefix it matches.
 LAYER_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -70,11 +71,6 @@ def _schema_of(con: duckdb.DuckDBPyConnection, name: str) -> str:
     return str(row[0])
 
 
-def quote_relation(schema: str, name: str) -> str:
-    """A schema-qualified, double-quoted identifier (embedded quotes doubled)."""
-    return ".".join('"' + part.replace('"', '""') + '"' for part in (schema, name))
-
-
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(sql).fetchall()[0][0])
 
@@ -95,14 +91,14 @@ def collect_summary(duckdb_path: Path) -> RunSummary:
             if layer is None:
                 continue
             kind_label = "view" if kind == "VIEW" else "table"
-            rows = _scalar(con, f"select count(*) from {quote_relation(schema, name)}")  # noqa: S608
+            rows = _scalar(con, f"select count(*) from {quote_identifier(schema, name)}")  # noqa: S608
             tables.append(TableCount(layer, schema, name, kind_label, rows))
 
-        quarantine = quote_relation(_schema_of(con, "claims_quarantine"), "claims_quarantine")
-        raw = quote_relation(
+        quarantine = quote_identifier(_schema_of(con, "claims_quarantine"), "claims_quarantine")
+        raw = quote_identifier(
             _schema_of(con, "stg_claims__medical_claim"), "stg_claims__medical_claim"
         )
-        valid = quote_relation(
+        valid = quote_identifier(
             _schema_of(con, "int_claim_lines_validated"), "int_claim_lines_validated"
         )
         by_reason = con.execute(
@@ -184,7 +180,7 @@ def collect_scoring_summary(
         ).fetchall()
         if not found:
             return None
-        scores = quote_relation(found[0][0], "fraud_scores")
+        scores = quote_identifier(found[0][0], "fraud_scores")
         latest = con.execute(
             "select batch_id, model_name, model_version, run_id, count(*), "  # noqa: S608
             f"count_if(is_flagged) from {scores} "
@@ -324,12 +320,12 @@ def collect_monitoring_timeline(duckdb_path: Path) -> list[BatchVerdicts]:
         )
         if set(found) != set(names):
             return []
-        # relations quoted by quote_relation; nothing from outside reaches the text
+        # relations quoted by quote_identifier; nothing from outside reaches the text
         sql = MONITORING_TIMELINE_SQL.format(
-            batches=quote_relation(found["mon_batches"], "mon_batches"),
-            psi=quote_relation(found["mon_feature_psi"], "mon_feature_psi"),
-            di=quote_relation(found["mon_disparate_impact"], "mon_disparate_impact"),
-            performance=quote_relation(found["mon_model_performance"], "mon_model_performance"),
+            batches=quote_identifier(found["mon_batches"], "mon_batches"),
+            psi=quote_identifier(found["mon_feature_psi"], "mon_feature_psi"),
+            di=quote_identifier(found["mon_disparate_impact"], "mon_disparate_impact"),
+            performance=quote_identifier(found["mon_model_performance"], "mon_model_performance"),
         )
         rows = con.execute(sql).fetchall()
     return [BatchVerdicts(*row) for row in rows]
@@ -380,7 +376,7 @@ def collect_review_queue(duckdb_path: Path, batch_id: str, rows: int = QUEUE_ROW
         ).fetchall()
         if not found:
             return []
-        queue = quote_relation(found[0][0], "siu_review_queue")
+        queue = quote_identifier(found[0][0], "siu_review_queue")
         top = con.execute(
             "select queue_rank, claim_id, total_paid_amount, fraud_probability, "  # noqa: S608
             f"expected_recoverable_amount, reason_1, reason_2, reason_3 from {queue} "
@@ -423,7 +419,7 @@ def collect_member_tours(duckdb_path: Path, batch_id: str) -> tuple[int, int, in
     how many of those the model did not flag itself; None when the table is not built."""
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         try:
-            tours = quote_relation(_schema_of(con, "siu_member_tours"), "siu_member_tours")
+            tours = quote_identifier(_schema_of(con, "siu_member_tours"), "siu_member_tours")
         except LookupError:
             return None
         stops, others, not_flagged = con.execute(

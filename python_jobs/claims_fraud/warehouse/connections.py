@@ -29,7 +29,8 @@ class Warehouse(Protocol):
     def append(self, table: str, frame: pd.DataFrame) -> None: ...
 
 
-def _quote(*parts: str) -> str:
+def quote_identifier(*parts: str) -> str:
+    """A dotted, double-quoted SQL identifier (schema, table, column), embedded quotes doubled."""
     return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
 
 
@@ -63,14 +64,15 @@ class DuckDBWarehouse:
                 raise TableNotFoundError(f"table {table} not found in {self.path}")
             # in Arrow batches (frames.to_pandas): .df() would first build the whole table
             # inside DuckDB (fct_claim_features at 10M lines: gigabytes for the promotion gate)
-            return to_pandas(con.table(f"{_quote(schema, table)}"))
+            return to_pandas(con.table(f"{quote_identifier(schema, table)}"))
 
     def append(self, table: str, frame: pd.DataFrame) -> None:
         with duckdb.connect(str(self.path)) as con:
             schema = self._schema_of(con, table) or self.default_schema
-            con.execute(f"create schema if not exists {_quote(schema)}")
+            con.execute(f"create schema if not exists {quote_identifier(schema)}")
             con.register("incoming_rows", frame)
             exists = self._schema_of(con, table) is not None
+            target = quote_identifier(schema, table)
             if exists:
                 # a column the table does not have yet (a newer writer) is added first
                 have = {
@@ -86,14 +88,12 @@ class DuckDBWarehouse:
                 ).fetchall():
                     if column not in have:
                         con.execute(
-                            f"alter table {_quote(schema, table)} add column "
-                            f"{_quote(column)} {column_type}"
+                            f"alter table {target} add column "
+                            f"{quote_identifier(column)} {column_type}"
                         )
-                con.execute(
-                    f"insert into {_quote(schema, table)} by name select * from incoming_rows"  # noqa: S608
-                )
+                con.execute(f"insert into {target} by name select * from incoming_rows")  # noqa: S608
             else:
-                con.execute(f"create table {_quote(schema, table)} as select * from incoming_rows")  # noqa: S608
+                con.execute(f"create table {target} as select * from incoming_rows")  # noqa: S608
             con.unregister("incoming_rows")
 
 
