@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from claims_fraud.cli.common import add_local_store_arguments
+from claims_fraud.monitoring.report.queue import member_tour_counts
 from claims_fraud.warehouse.connections import quote_identifier
 
 # Layers in flow order; a relation is listed under the first layer whose prefix it matches.
@@ -415,20 +416,18 @@ def format_review_queue(batch_id: str, queue: list[tuple]) -> str:
 
 
 def collect_member_tours(duckdb_path: Path, batch_id: str) -> tuple[int, int, int] | None:
-    """A batch's member tours (siu_member_tours): its flagged tour stops, their other stops, and
-    how many of those the model did not flag itself; None when the table is not built."""
+    """A batch's member tours (siu_member_tours), counted as the report counts them
+    (``member_tour_counts``); None when the table is not built."""
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         try:
             tours = quote_identifier(_schema_of(con, "siu_member_tours"), "siu_member_tours")
         except LookupError:
             return None
-        stops, others, not_flagged = con.execute(
-            "select count(distinct flagged_claim_id), count(distinct claim_id), "  # noqa: S608
-            "count(distinct case when not is_flagged then claim_id end) "
-            f"from {tours} where batch_id = ?",
+        rows = con.execute(
+            f"select flagged_claim_id, claim_id, is_flagged from {tours} where batch_id = ?",  # noqa: S608
             [batch_id],
-        ).fetchall()[0]
-    return int(stops), int(others), int(not_flagged)
+        ).df()
+    return member_tour_counts(rows)
 
 
 def format_member_tours(batch_id: str, tours: tuple[int, int, int]) -> str:

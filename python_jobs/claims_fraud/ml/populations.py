@@ -42,7 +42,6 @@ from claims_fraud.ml.evaluate import (
     per_scheme_recall,
 )
 from claims_fraud.ml.train import (
-    DATE_COLUMN,
     LABEL,
     Candidate,
     Split,
@@ -138,22 +137,14 @@ def split_on_dates(labelled: pd.DataFrame, dates: Split) -> Split:
     """``labelled`` (another population's labelled claims) split on the dates of ``dates``:
     train before its validation window, validation inside it. Raises ValueError when a side
     is empty or holds a single class."""
-    days = pd.to_datetime(labelled[DATE_COLUMN]).dt.date
-    before = (days < dates.validation_start).to_numpy()
-    inside = ((days >= dates.validation_start) & (days <= dates.validation_end)).to_numpy()
-    sides = {"train": labelled.loc[before], "validation": labelled.loc[inside]}
-    for side, frame in sides.items():
+    train, valid = claim_windows(labelled, dates)
+    for side, frame in (("train", train), ("validation", valid)):
         if frame[LABEL].nunique() < 2:
             raise ValueError(
                 f"the {side} side of the window {dates.validation_start} .. "
                 f"{dates.validation_end} has {len(frame)} labelled claims of a single class"
             )
-    return Split(
-        train=sides["train"].reset_index(drop=True),
-        valid=sides["validation"].reset_index(drop=True),
-        validation_start=dates.validation_start,
-        validation_end=dates.validation_end,
-    )
+    return Split(train, valid, dates.validation_start, dates.validation_end)
 
 
 def own_model(

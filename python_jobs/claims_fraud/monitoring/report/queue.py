@@ -54,6 +54,15 @@ def queue_section(data: ReportData, batch_id: str | None) -> str:
     return note + table + _tours(data, queue, batch_id)
 
 
+def member_tour_counts(tours: pd.DataFrame) -> tuple[int, int, int]:
+    """A batch's rows of siu_member_tours counted: its flagged tour stops, their other stops,
+    and how many of those the model did not flag itself."""
+    stops = tours["flagged_claim_id"].nunique()
+    others = tours["claim_id"].nunique()
+    missed = tours.loc[~tours["is_flagged"].astype(bool), "claim_id"].nunique()
+    return int(stops), int(others), int(missed)
+
+
 def _tours(data: ReportData, queue: pd.DataFrame, batch_id: str | None) -> str:
     """The other stops of the member tours the batch's flagged claims are stops of, in the
     queue's order: the claims a ring case adds to the review, flagged or not."""
@@ -67,9 +76,7 @@ def _tours(data: ReportData, queue: pd.DataFrame, batch_id: str | None) -> str:
     rank = queue.drop_duplicates("claim_id").set_index("claim_id")["queue_rank"]
     tours = tours.assign(queue_rank=tours["flagged_claim_id"].map(rank))
     tours = tours.sort_values(["queue_rank", "flagged_claim_id", "days_from_flagged", "claim_id"])
-    stops = tours["flagged_claim_id"].nunique()
-    others = tours["claim_id"].nunique()
-    missed = tours.loc[~tours["is_flagged"].astype(bool), "claim_id"].nunique()
+    stops, others, missed = member_tour_counts(tours)
     shown = tours.head(TOUR_ROWS)
     note = (
         f"<p>{stops:,} flagged claims are stops of a member's tour of new providers; their "
