@@ -18,10 +18,12 @@ from claims_fraud.ml.populations import (
     evaluate_populations,
     format_cases,
     format_report,
+    format_transfer,
     ground_truth_quality,
     own_gaps,
     split_on_dates,
     trace_recall,
+    transfer_gaps,
 )
 from claims_fraud.ml.train import TrainingConfig
 
@@ -199,11 +201,47 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
         assert part in text
     assert re.search(r"(xgboost|catboost) \(own\)", text), text
     assert f"seed 2: {gaps.loc[2, 'kept']:.3f} against {gaps.loc[2, 'own']:.3f}" in text
+    # the transfer matrix: each population's kept model on every population, the training
+    # population's row the kept model's rows of the table above, the others their own models'
+    transfer = report.transfer.set_index(["trained_on", "seed"])
+    assert sorted(transfer.index) == [(t, s) for t in (1, 2, 3) for s in (1, 2, 3)]
+    for seed in (1, 2, 3):
+        assert transfer.loc[(1, seed), "pr_auc"] == kept.set_index("seed").loc[seed, "pr_auc"]
+    for seed in (2, 3):
+        assert transfer.loc[(seed, seed), "pr_auc"] == gaps.loc[seed, "own"]
+        assert transfer.loc[(1, seed), "gap"] == pytest.approx(
+            transfer.loc[(1, seed), "pr_auc"] - transfer.loc[(1, 1), "pr_auc"]
+        )
+    assert "pairs within 0.05 of the PR-AUC where the model trained: " in text
     # every scheme's recall has its count and an interval around it
     for scheme in ("alpha", "beta"):
         assert (quality[f"claims__{scheme}"] > 0).all()
         assert (quality[f"recall_low__{scheme}"] <= quality[f"recall__{scheme}"]).all()
         assert (quality[f"recall__{scheme}"] <= quality[f"recall_high__{scheme}"]).all()
+
+
+def test_the_transfer_gap_is_against_the_models_own_population_and_counts_the_misses() -> None:
+    transfer = pd.DataFrame(
+        {
+            "trained_on": [42, 42, 42, 7, 7, 7],
+            "flavour": ["xgboost"] * 3 + ["catboost"] * 3,
+            "seed": [42, 7, 2024, 42, 7, 2024],
+            "pr_auc": [0.85, 0.81, 0.75, 0.86, 0.83, 0.78],
+            "recall_at_budget": [0.5] * 6,
+        }
+    )
+    gaps = transfer_gaps(transfer).set_index(["trained_on", "seed"])
+    assert gaps.loc[(42, 2024), "gap"] == pytest.approx(-0.10)
+    assert gaps.loc[(7, 42), "gap"] == pytest.approx(+0.03)
+    assert gaps.loc[(7, 2024), "gap"] == pytest.approx(-0.05)
+    assert gaps.loc[(42, 42), "gap"] == 0
+    # -0.05 is within the tolerance, -0.10 is not; the diagonal is not counted
+    assert list(gaps["within"]) == [True, True, False, True, True, True]
+    text = "\n".join(format_transfer(transfer_gaps(transfer)))
+    assert "pairs within 0.05 of the PR-AUC where the model trained: 3 of 4" in text
+    assert re.search(r"42 xgboost +0\.850 +0\.810 \(-0\.040\) +0\.750 \(-0\.100\)", text), text
+    with pytest.raises(ValueError, match=r"trained on seed\(s\) \[7\] on its own data"):
+        transfer_gaps(transfer[transfer["seed"] != 7])
 
 
 def test_the_report_prints_the_ring_recall_by_trace_when_rings_are_judged() -> None:

@@ -201,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         "importance": report.importance.round(6).to_dict(),
         "ring_trace": report.trace.to_dict(orient="records"),
         "own_gaps": own_gaps(report.quality).reset_index(names="seed").to_dict(orient="records"),
+        "transfer": report.transfer.to_dict(orient="records"),
         "ring_cases": cases,
     }
     out.write_text(json.dumps(payload, indent=2, default=str))

@@ -75,6 +75,7 @@ TRACE_INPUT = "member_new_providers_prior_30d"
 TRACE_LEVELS = ("0", "1", "2+")
 IMPORTANCE_ROWS = 5_000  # claims of the training population's window for mean |SHAP|
 BASELINE = "isolation_forest"
+TRANSFER_TOLERANCE = 0.05  # a population's PR-AUC this close to the training one's: transferred
 ML_MODELS_YAML = Path("models/ml/_ml__models.yml")
 TRAINING_MODEL = "ml_training_runs"
 
@@ -110,7 +111,8 @@ class PopulationReport:
     the kept model's recall of each population's ring claims per ``TRACE_LEVELS``
     (:func:`trace_recall`); ``flags``: the kept model's scores of each population's window
     (``seed``, ``claim_id``, ``fraud_probability``, ``is_flagged``), for the SIU's member
-    tours (:func:`case_recall`)."""
+    tours (:func:`case_recall`); ``transfer``: the model each population keeps (the training
+    population's, each held-out one's own) judged on every population (:func:`transfer_gaps`)."""
 
     quality: pd.DataFrame
     flavour: str
@@ -119,6 +121,7 @@ class PopulationReport:
     importance: pd.Series
     trace: pd.DataFrame
     flags: pd.DataFrame = field(default_factory=pd.DataFrame)
+    transfer: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def scheme_columns(self) -> list[str]:
         """The recall column of each scheme (``recall__SCHEME``); ``claims__``, ``providers__``,
@@ -311,11 +314,8 @@ def evaluate_populations(
     train_window, _ = claim_windows(features, split)
     train_matrix = feature_matrix(train_window, spec)
 
-    rows: list[dict[str, object]] = []
-    trace: list[dict[str, object]] = []
-    flags: list[pd.DataFrame] = []
-    importance = pd.Series(dtype=float)
-    for role, population in (("training", train), *(("held out", p) for p in others)):
+    windows = {}
+    for population in (train, *others):
         window = _window(population.features.sort_values("claim_id", ignore_index=True), split)
         if window.empty:
             raise ValueError(
@@ -323,16 +323,44 @@ def evaluate_populations(
                 f"{split.validation_start} .. {split.validation_end}: generate it over the "
                 "same dates as the training population"
             )
+        windows[population.seed] = window
+    # The model each held-out population would keep had it trained: the transfer matrix's rows.
+    owns = {p.seed: own_model(p, split, spec, config) for p in others}
+    keeps = {train.seed: model, **owns}
+
+    rows: list[dict[str, object]] = []
+    transfer: list[dict[str, object]] = []
+    trace: list[dict[str, object]] = []
+    flags: list[pd.DataFrame] = []
+    importance = pd.Series(dtype=float)
+    for role, population in (("training", train), *(("held out", p) for p in others)):
+        window = windows[population.seed]
         matrix = feature_matrix(window, spec)
         scores = {
             (c.flavour, train.seed): predict_probability(c.flavour, c.model, matrix)
             for c in kept_first
         }
         scores[BASELINE, train.seed] = isolation_forest_baseline(train_matrix, matrix, config.seed)
-        if role == "held out":
-            own = own_model(population, split, spec, config)
+        if population.seed in owns:
+            own = owns[population.seed]
             scores[own.flavour, population.seed] = predict_probability(
                 own.flavour, own.model, matrix
+            )
+        for trained_on, kept in keeps.items():
+            values = scores.get((kept.flavour, trained_on))
+            if values is None:
+                values = predict_probability(kept.flavour, kept.model, matrix)
+            judged = ground_truth_quality(
+                window, values, population.ground_truth, config.flag_budget
+            )
+            transfer.append(
+                {
+                    "trained_on": trained_on,
+                    "flavour": kept.flavour,
+                    "seed": population.seed,
+                    "pr_auc": judged["pr_auc"],
+                    "recall_at_budget": judged["recall_at_budget"],
+                }
             )
         for (name, trained_on), values in scores.items():
             quality = ground_truth_quality(
@@ -379,7 +407,21 @@ def evaluate_populations(
         importance=importance,
         trace=pd.DataFrame(trace),
         flags=pd.concat(flags, ignore_index=True),
+        transfer=transfer_gaps(pd.DataFrame(transfer)),
     )
+
+
+def transfer_gaps(transfer: pd.DataFrame) -> pd.DataFrame:
+    """``transfer`` (``trained_on``, ``seed``, ``pr_auc``, ...) with ``gap``: a model's PR-AUC on
+    population ``seed`` minus its PR-AUC on the population it trained on (``trained_on``; 0 on
+    the diagonal); ``within``: the gap no worse than -``TRANSFER_TOLERANCE``. Raises ValueError
+    when a model was not judged on its own population."""
+    home = transfer[transfer["trained_on"] == transfer["seed"]].set_index("trained_on")["pr_auc"]
+    missing = sorted(set(transfer["trained_on"]) - set(home.index))
+    if missing:
+        raise ValueError(f"no PR-AUC of the model trained on seed(s) {missing} on its own data")
+    gap = transfer["pr_auc"] - transfer["trained_on"].map(home)
+    return transfer.assign(gap=gap, within=gap >= -TRANSFER_TOLERANCE - 1e-12)
 
 
 def format_report(report: PopulationReport, top: int = 5) -> str:
@@ -406,6 +448,7 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
             f"{values['recall_at_budget']:>7.3f}  " + " ".join(_cell(values[c]) for c in schemes)
         )
     lines.extend(_own_gaps(report))
+    lines.extend(format_transfer(report.transfer))
     lines.append(
         f"fraudulent claims per scheme in the window (from how many providers, how many of them "
         f"with a claim of the scheme flagged), and the "
@@ -471,6 +514,35 @@ def _own_gaps(report: PopulationReport) -> list[str]:
         "(own): trained the same way on the population's own SIU labels before the window; "
         f"the kept model's PR-AUC against its own model's: {cells}"
     ]
+
+
+def format_transfer(transfer: pd.DataFrame) -> list[str]:
+    """The transfer matrix as text: a row per population a model trained on (its flavour), a
+    column per population judged, PR-AUC and the gap to the row's own population's; then how
+    many off-diagonal pairs are within ``TRANSFER_TOLERANCE``."""
+    if transfer.empty:
+        return []
+    seeds = list(dict.fromkeys(transfer["seed"]))
+    cells = transfer.set_index(["trained_on", "seed"])
+    lines = [
+        "PR-AUC of the model each population keeps, judged on every population's window "
+        "(the gap to the one it trained on in brackets):",
+        f"{'trained on':>10} {'flavour':<9}" + "".join(f"{seed:>17}" for seed in seeds),
+    ]
+    models = zip(transfer["trained_on"], transfer["flavour"], strict=True)
+    for trained_on, flavour in dict.fromkeys(models):
+        row = []
+        for seed in seeds:
+            cell = cells.loc[(trained_on, seed)]
+            gap = "" if seed == trained_on else f" ({cell['gap']:+.3f})"
+            row.append(f"{cell['pr_auc']:.3f}{gap}".rjust(17))
+        lines.append(f"{trained_on:>10} {flavour:<9}" + "".join(row))
+    off = transfer[transfer["trained_on"] != transfer["seed"]]
+    lines.append(
+        f"pairs within {TRANSFER_TOLERANCE} of the PR-AUC where the model trained: "
+        f"{int(off['within'].sum())} of {len(off)}"
+    )
+    return lines
 
 
 def format_cases(cases: Sequence[dict[str, float]]) -> str:
