@@ -47,12 +47,21 @@ def test_trains_on_one_seed_and_reports_every_population(
     gap = report["own_gaps"][0]
     assert gap["own"] == own[0]["pr_auc"]
     assert gap["gap"] == pytest.approx(rows[(12, model)]["pr_auc"] - own[0]["pr_auc"])
+    # the transfer matrix: the kept model and the held-out population's own on both
+    transfer = {(row["trained_on"], row["seed"]): row for row in report["transfer"]}
+    assert set(transfer) == {(11, 11), (11, 12), (12, 11), (12, 12)}
+    assert transfer[(11, 12)]["pr_auc"] == rows[(12, model)]["pr_auc"]
+    assert transfer[(12, 12)]["pr_auc"] == own[0]["pr_auc"]
+    assert transfer[(12, 11)]["gap"] == pytest.approx(
+        transfer[(12, 11)]["pr_auc"] - own[0]["pr_auc"]
+    )
     for seed in (11, 12):
         assert rows[(seed, model)]["claims"] > 1_000
         assert rows[(seed, model)]["pr_auc"] > rows[(seed, "isolation_forest")]["pr_auc"]
     assert "is_out_of_state_provider" in report["importance"]
     printed = capsys.readouterr().out
     assert "held out" in printed
+    assert "pairs within 0.05 of the PR-AUC where the model trained: " in printed
     # each population went through the project's SQL into a DuckDB file of its own
     for seed in (11, 12):
         assert (tmp_path / "populations" / f"seed-{seed}" / "claims_fraud.duckdb").exists()
