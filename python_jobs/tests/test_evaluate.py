@@ -15,6 +15,7 @@ from claims_fraud.ml.evaluate import (
     flag_top,
     isolation_forest_baseline,
     per_scheme_recall,
+    provider_bootstrap_pr_auc,
 )
 
 
@@ -151,3 +152,53 @@ def test_isolation_forest_needs_the_training_columns() -> None:
     train = _iforest_frame(100, 0)
     with pytest.raises(ValueError, match="kind"):
         isolation_forest_baseline(train, train.drop(columns="kind"), seed=1)
+
+
+def _resampled_pr_auc(y: np.ndarray, s: np.ndarray, providers: np.ndarray, rng) -> float:
+    """Oracle: one provider bootstrap draw with the claims of each picked provider repeated."""
+    names = pd.unique(providers)
+    picked = names[rng.integers(0, names.size, names.size)]
+    rows = np.concatenate([np.flatnonzero(providers == name) for name in picked])
+    return float(average_precision_score(y[rows], s[rows]))
+
+
+def test_provider_bootstrap_pr_auc_is_the_pr_auc_of_the_providers_resampled() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    providers = np.array([f"P{i}" for i in rng.integers(0, 25, n)], dtype=object)
+    y = (rng.random(n) < 0.2).astype(int)
+    s = y * 0.6 + rng.random(n)
+    draws = provider_bootstrap_pr_auc(y, s, providers, 30, seed=11)
+    # the same picks (pd.factorize numbers providers in order of appearance, as pd.unique does)
+    oracle_rng = np.random.default_rng(11)
+    expected = [_resampled_pr_auc(y, s, providers, oracle_rng) for _ in range(30)]
+    assert np.allclose(draws, expected)
+    assert np.array_equal(draws, provider_bootstrap_pr_auc(y, s, providers, 30, seed=11))
+    assert not np.array_equal(draws, provider_bootstrap_pr_auc(y, s, providers, 30, seed=12))
+
+
+def test_provider_bootstrap_spreads_wider_when_a_providers_claims_go_together() -> None:
+    """Half the fraudulent providers are caught whole and half missed whole: drawing providers
+    moves the PR-AUC far more than drawing the same claims one by one."""
+    rng = np.random.default_rng(5)
+    providers = np.repeat([f"P{i}" for i in range(40)], 50)
+    fraudulent = np.isin(providers, [f"P{i}" for i in range(8)])
+    y = (fraudulent & (rng.random(providers.size) < 0.5)).astype(int)
+    caught = np.isin(providers, [f"P{i}" for i in range(4)])
+    s = rng.random(providers.size) + 2.0 * (y * caught)
+    clustered = provider_bootstrap_pr_auc(y, s, providers, 200, seed=1)
+    by_claim = provider_bootstrap_pr_auc(y, s, np.arange(providers.size), 200, seed=1)
+    assert np.nanstd(clustered) > 2 * np.nanstd(by_claim)
+
+
+def test_provider_bootstrap_draws_of_a_single_class_are_nan_and_bad_input_is_named() -> None:
+    y = np.array([1, 0, 0, 0])
+    scores = np.array([0.9, 0.1, 0.2, 0.3])
+    draws = provider_bootstrap_pr_auc(y, scores, ["A", "B", "B", "B"], 50, 0)
+    # B picked twice (1 in 4): no fraud; A picked twice (1 in 4): no clean claim
+    assert 0 < np.isnan(draws).sum() < draws.size
+    assert np.nanmax(draws) == 1.0
+    with pytest.raises(ValueError, match="differ in length"):
+        provider_bootstrap_pr_auc(y, np.ones(3), ["A"] * 4, 5, 0)
+    with pytest.raises(ValueError, match="draws must be a positive integer"):
+        provider_bootstrap_pr_auc(y, np.ones(4), ["A"] * 4, 0, 0)

@@ -212,7 +212,13 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
         assert transfer.loc[(1, seed), "gap"] == pytest.approx(
             transfer.loc[(1, seed), "pr_auc"] - transfer.loc[(1, 1), "pr_auc"]
         )
+    # each PR-AUC with its interval over the population's providers, each gap with its own
+    assert (transfer["pr_auc_low"] <= transfer["pr_auc_high"]).all()
+    off = transfer[transfer.index.get_level_values(0) != transfer.index.get_level_values(1)]
+    assert (off["gap_low"] <= off["gap_high"]).all()
+    assert (off["gap_high"] - off["gap_low"] > 0).all()
     assert "pairs within 0.05 of the PR-AUC where the model trained: " in text
+    assert "below it beyond the interval: " in text
     # every scheme's recall has its count and an interval around it
     for scheme in ("alpha", "beta"):
         assert (quality[f"claims__{scheme}"] > 0).all()
@@ -242,6 +248,27 @@ def test_the_transfer_gap_is_against_the_models_own_population_and_counts_the_mi
     assert re.search(r"42 xgboost +0\.850 +0\.810 \(-0\.040\) +0\.750 \(-0\.100\)", text), text
     with pytest.raises(ValueError, match=r"trained on seed\(s\) \[7\] on its own data"):
         transfer_gaps(transfer[transfer["seed"] != 7])
+    # with the providers' bootstrap draws: each gap's interval is that of draw-wise differences
+    spread = np.linspace(-0.05, 0.05, 41)
+    draws = {
+        (t, s): np.full(41, p) + spread
+        for t, s, p in transfer[["trained_on", "seed", "pr_auc"]].itertuples(index=False)
+    }
+    draws[42, 42] = np.full(41, 0.85)
+    draws[42, 2024] = np.append(np.linspace(0.60, 0.70, 41)[:-1], np.nan)  # a draw without fraud
+    bounded = transfer_gaps(transfer, draws).set_index(["trained_on", "seed"])
+    assert bounded.loc[(42, 2024), "gap_low"] == pytest.approx(-0.25 + 0.0975 * 0.025)
+    assert bounded.loc[(42, 2024), "gap_high"] == pytest.approx(-0.25 + 0.0975 * 0.975)
+    assert bounded.loc[(42, 7), ["gap_low", "gap_high"]].tolist() == pytest.approx(
+        [-0.04 - 0.0475, -0.04 + 0.0475]
+    )
+    assert np.isnan(bounded.loc[(42, 42), "gap_low"])
+    assert bounded.loc[(7, 7), "pr_auc_low"] == pytest.approx(0.83 - 0.0475)
+    # a miss beyond its interval (42 -> 2024) is told from one the providers could explain
+    assert list(bounded["below"]) == [False, False, True, False, False, False]
+    text = "\n".join(format_transfer(transfer_gaps(transfer, draws)))
+    assert "0.750 (-0.100 [-0.25, -0.15])" in text, text
+    assert "3 of 4; below it beyond the interval: 1" in text
 
 
 def test_the_report_prints_the_ring_recall_by_trace_when_rings_are_judged() -> None:

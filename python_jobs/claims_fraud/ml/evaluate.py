@@ -111,6 +111,44 @@ def classification_metrics(
     }
 
 
+def provider_bootstrap_pr_auc(
+    y_true: Sequence[int] | np.ndarray | pd.Series,
+    scores: Sequence[float] | np.ndarray | pd.Series,
+    providers: Sequence[object] | np.ndarray | pd.Series,
+    draws: int,
+    seed: int,
+) -> np.ndarray:
+    """PR-AUC (``average_precision_score``, as in :func:`classification_metrics`) of ``scores``
+    on ``draws`` bootstrap samples of the providers, one value a draw.
+
+    Each draw picks as many providers as there are, with replacement, and weighs each claim by
+    how many times its provider was picked (a provider picked twice: its claims twice; one
+    provider's claims are in or out together, as a scheme's claims of one provider are caught
+    or missed together). A draw without a positive or without a negative is NaN. The same
+    inputs and ``seed`` give the same draws, so two models' draws on one population pair up.
+    """
+    y = _as_float_array(y_true, "y_true")
+    s = _as_float_array(scores, "scores")
+    codes, uniques = pd.factorize(pd.Series(providers, dtype="object"), use_na_sentinel=False)
+    if not y.size == s.size == codes.size:
+        raise ValueError(
+            f"y_true, scores and providers differ in length: {y.size}, {s.size}, {codes.size}"
+        )
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    if y.size == 0:
+        raise ValueError("provider_bootstrap_pr_auc needs at least one claim")
+    rng = np.random.default_rng(seed)
+    k = len(uniques)
+    values = np.full(draws, np.nan)
+    for draw in range(draws):
+        weight = np.bincount(rng.integers(0, k, k), minlength=k)[codes].astype("float64")
+        positives = float(weight[y == 1].sum())
+        if 0.0 < positives < float(weight.sum()):
+            values[draw] = average_precision_score(y, s, sample_weight=weight)
+    return values
+
+
 def per_scheme_recall(
     schemes: pd.Series, flagged: np.ndarray | pd.Series | Sequence[bool]
 ) -> pd.DataFrame:

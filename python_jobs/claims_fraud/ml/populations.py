@@ -24,7 +24,7 @@ the populations (generator + the features dbt build) and prints the report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from claims_fraud.ml.evaluate import (
     flag_top,
     isolation_forest_baseline,
     per_scheme_recall,
+    provider_bootstrap_pr_auc,
 )
 from claims_fraud.ml.train import (
     LABEL,
@@ -76,6 +77,8 @@ TRACE_LEVELS = ("0", "1", "2+")
 IMPORTANCE_ROWS = 5_000  # claims of the training population's window for mean |SHAP|
 BASELINE = "isolation_forest"
 TRANSFER_TOLERANCE = 0.05  # a population's PR-AUC this close to the training one's: transferred
+TRANSFER_DRAWS = 200  # provider bootstrap draws of each PR-AUC of the transfer matrix
+TRANSFER_CONFIDENCE = 0.95
 ML_MODELS_YAML = Path("models/ml/_ml__models.yml")
 TRAINING_MODEL = "ml_training_runs"
 
@@ -175,10 +178,8 @@ def ground_truth_quality(
     recall's interval widened by the design effect of those providers
     (:func:`clustered_recall_interval`): a scheme's claims come from a few providers, so its
     recall is less certain than its claim count suggests."""
-    truth = window[["claim_id"]].merge(
-        ground_truth[["claim_id", "is_fraud", "scheme"]], on="claim_id", how="left"
-    )
-    is_fraud = truth["is_fraud"].fillna(False).astype(bool).to_numpy()
+    truth = _truth(window, ground_truth)
+    is_fraud = truth["is_fraud"].to_numpy()
     metrics = classification_metrics(is_fraud.astype(int), scores, flag_budget, probabilities=False)
     flagged = flag_top(scores, flag_budget)
     row = {
@@ -212,6 +213,15 @@ def ground_truth_quality(
         row[f"recall_low__{scheme.scheme}"] = low
         row[f"recall_high__{scheme.scheme}"] = high
     return row
+
+
+def _truth(window: pd.DataFrame, ground_truth: pd.DataFrame) -> pd.DataFrame:
+    """``is_fraud`` (False where the truth lacks the claim) and ``scheme`` of each claim of
+    ``window``, in its order."""
+    truth = window[["claim_id"]].merge(
+        ground_truth[["claim_id", "is_fraud", "scheme"]], on="claim_id", how="left"
+    )
+    return truth.assign(is_fraud=truth["is_fraud"].fillna(False).astype(bool))
 
 
 def clustered_recall_interval(
@@ -330,6 +340,7 @@ def evaluate_populations(
 
     rows: list[dict[str, object]] = []
     transfer: list[dict[str, object]] = []
+    draws: dict[tuple[int, int], np.ndarray] = {}
     trace: list[dict[str, object]] = []
     flags: list[pd.DataFrame] = []
     importance = pd.Series(dtype=float)
@@ -352,6 +363,14 @@ def evaluate_populations(
                 values = predict_probability(kept.flavour, kept.model, matrix)
             judged = ground_truth_quality(
                 window, values, population.ground_truth, config.flag_budget
+            )
+            # the same provider draws of a population for every model judged on it
+            draws[trained_on, population.seed] = provider_bootstrap_pr_auc(
+                _truth(window, population.ground_truth)["is_fraud"].to_numpy(int),
+                values,
+                window["rendering_npi"] if "rendering_npi" in window else window["claim_id"],
+                TRANSFER_DRAWS,
+                seed=population.seed,
             )
             transfer.append(
                 {
@@ -407,21 +426,48 @@ def evaluate_populations(
         importance=importance,
         trace=pd.DataFrame(trace),
         flags=pd.concat(flags, ignore_index=True),
-        transfer=transfer_gaps(pd.DataFrame(transfer)),
+        transfer=transfer_gaps(pd.DataFrame(transfer), draws),
     )
 
 
-def transfer_gaps(transfer: pd.DataFrame) -> pd.DataFrame:
+def transfer_gaps(
+    transfer: pd.DataFrame, draws: Mapping[tuple[int, int], np.ndarray] | None = None
+) -> pd.DataFrame:
     """``transfer`` (``trained_on``, ``seed``, ``pr_auc``, ...) with ``gap``: a model's PR-AUC on
     population ``seed`` minus its PR-AUC on the population it trained on (``trained_on``; 0 on
-    the diagonal); ``within``: the gap no worse than -``TRANSFER_TOLERANCE``. Raises ValueError
-    when a model was not judged on its own population."""
+    the diagonal); ``within``: the gap no worse than -``TRANSFER_TOLERANCE``.
+
+    With ``draws`` ({(trained_on, seed): PR-AUC of each provider bootstrap draw}, see
+    :func:`~claims_fraud.ml.evaluate.provider_bootstrap_pr_auc`), the ``TRANSFER_CONFIDENCE``
+    percentile intervals of each PR-AUC (``pr_auc_low``, ``pr_auc_high``) and of each gap off
+    the diagonal (``gap_low``, ``gap_high``: draw i of the cell minus draw i of the model's own
+    population, the two populations drawn independently); ``below``: the whole gap interval
+    under -``TRANSFER_TOLERANCE``, a miss the populations' providers cannot explain. Raises
+    ValueError when a model was not judged on its own population."""
     home = transfer[transfer["trained_on"] == transfer["seed"]].set_index("trained_on")["pr_auc"]
     missing = sorted(set(transfer["trained_on"]) - set(home.index))
     if missing:
         raise ValueError(f"no PR-AUC of the model trained on seed(s) {missing} on its own data")
     gap = transfer["pr_auc"] - transfer["trained_on"].map(home)
-    return transfer.assign(gap=gap, within=gap >= -TRANSFER_TOLERANCE - 1e-12)
+    out = transfer.assign(gap=gap, within=gap >= -TRANSFER_TOLERANCE - 1e-12)
+    if draws is None:
+        return out
+    tail = (1 - TRANSFER_CONFIDENCE) / 2
+    intervals = []
+    for trained_on, seed in zip(out["trained_on"], out["seed"], strict=True):
+        cell = draws[trained_on, seed]
+        low, high = np.nanquantile(cell, [tail, 1 - tail])
+        gap_low = gap_high = float("nan")
+        if trained_on != seed:
+            gaps = cell - draws[trained_on, trained_on]
+            gap_low, gap_high = np.nanquantile(gaps, [tail, 1 - tail])
+        intervals.append((low, high, gap_low, gap_high))
+    bounds = pd.DataFrame(
+        intervals, columns=["pr_auc_low", "pr_auc_high", "gap_low", "gap_high"], index=out.index
+    )
+    return pd.concat([out, bounds], axis=1).assign(
+        below=lambda frame: frame["gap_high"] < -TRANSFER_TOLERANCE
+    )
 
 
 def format_report(report: PopulationReport, top: int = 5) -> str:
@@ -518,30 +564,50 @@ def _own_gaps(report: PopulationReport) -> list[str]:
 
 def format_transfer(transfer: pd.DataFrame) -> list[str]:
     """The transfer matrix as text: a row per population a model trained on (its flavour), a
-    column per population judged, PR-AUC and the gap to the row's own population's; then how
-    many off-diagonal pairs are within ``TRANSFER_TOLERANCE``."""
+    column per population judged, PR-AUC and the gap to the row's own population's (with its
+    interval when ``transfer`` has one); then how many off-diagonal pairs are within
+    ``TRANSFER_TOLERANCE``, and how many are below it beyond their interval."""
     if transfer.empty:
         return []
     seeds = list(dict.fromkeys(transfer["seed"]))
     cells = transfer.set_index(["trained_on", "seed"])
+    bounded = "gap_low" in transfer.columns
+    width = 30 if bounded else 17
     lines = [
         "PR-AUC of the model each population keeps, judged on every population's window "
-        "(the gap to the one it trained on in brackets):",
-        f"{'trained on':>10} {'flavour':<9}" + "".join(f"{seed:>17}" for seed in seeds),
+        "(the gap to the one it trained on in brackets"
+        + (
+            f", its {TRANSFER_CONFIDENCE:.0%} interval from {TRANSFER_DRAWS} draws of each "
+            "population's providers):"
+            if bounded
+            else "):"
+        ),
+        f"{'trained on':>10} {'flavour':<9}" + "".join(f"{seed:>{width}}" for seed in seeds),
     ]
     models = zip(transfer["trained_on"], transfer["flavour"], strict=True)
     for trained_on, flavour in dict.fromkeys(models):
         row = []
         for seed in seeds:
             cell = cells.loc[(trained_on, seed)]
-            gap = "" if seed == trained_on else f" ({cell['gap']:+.3f})"
-            row.append(f"{cell['pr_auc']:.3f}{gap}".rjust(17))
+            if seed == trained_on:
+                text = f"{cell['pr_auc']:.3f}"
+            elif bounded:
+                text = (
+                    f"{cell['pr_auc']:.3f} ({cell['gap']:+.3f} "
+                    f"[{cell['gap_low']:+.2f}, {cell['gap_high']:+.2f}])"
+                )
+            else:
+                text = f"{cell['pr_auc']:.3f} ({cell['gap']:+.3f})"
+            row.append(text.rjust(width))
         lines.append(f"{trained_on:>10} {flavour:<9}" + "".join(row))
     off = transfer[transfer["trained_on"] != transfer["seed"]]
-    lines.append(
+    summary = (
         f"pairs within {TRANSFER_TOLERANCE} of the PR-AUC where the model trained: "
         f"{int(off['within'].sum())} of {len(off)}"
     )
+    if bounded:
+        summary += f"; below it beyond the interval: {int(off['below'].sum())}"
+    lines.append(summary)
     return lines
 
 
