@@ -55,6 +55,9 @@ def test_trains_on_one_seed_and_reports_every_population(
     assert transfer[(12, 11)]["gap"] == pytest.approx(
         transfer[(12, 11)]["pr_auc"] - own[0]["pr_auc"]
     )
+    for pair in ((11, 12), (12, 11)):
+        assert transfer[pair]["gap_low"] < transfer[pair]["gap_high"]
+        assert transfer[pair]["below"] == (transfer[pair]["gap_high"] < -0.05)
     for seed in (11, 12):
         assert rows[(seed, model)]["claims"] > 1_000
         assert rows[(seed, model)]["pr_auc"] > rows[(seed, "isolation_forest")]["pr_auc"]
