@@ -97,6 +97,18 @@ def test_ground_truth_quality_counts_recall_per_scheme_at_the_budget() -> None:
     # one provider, every claim flagged: nothing measures a spread, the plain Wilson interval
     assert by_provider["recall_design_effect__alpha"] == 1.0
     assert by_provider["recall_low__alpha"] == quality["recall_low__alpha"]
+    # by provider case: N1 and N2 (fraudulent) outrank N9 (clean); the flags open N1 only
+    assert "provider_pr_auc" not in quality
+    assert by_provider["provider_pr_auc"] == 1.0
+    assert (by_provider["fraud_providers"], by_provider["providers"]) == (2, 3)
+    assert by_provider["flagged_providers"] == 1
+    assert by_provider["provider_precision"] == 1.0
+    # a clean claim of N9 scored highest: N9 ranks first (AP (1/2 + 2/3) / 2) and is opened
+    scores[5] = 2.0
+    clean_first = ground_truth_quality(window, scores, truth, 0.10)
+    assert clean_first["provider_pr_auc"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert clean_first["flagged_providers"] == 2
+    assert clean_first["provider_precision"] == 0.5
 
 
 def test_a_recalls_interval_widens_with_the_design_effect_of_its_providers() -> None:
@@ -218,6 +230,14 @@ def test_trains_on_one_population_and_judges_every_one_next_to_the_baseline() ->
     assert (off["gap_low"] <= off["gap_high"]).all()
     assert (off["gap_high"] - off["gap_low"] > 0).all()
     assert "pairs within 0.05 of the PR-AUC where the model trained: " in text
+    # and by provider case, with each population's fraudulent providers
+    # (NaN where every provider has a fraudulent claim: nothing to rank them against)
+    one_class = quality["fraud_providers"] == quality["providers"]
+    assert quality["provider_pr_auc"].isna().equals(one_class)
+    assert quality.loc[~one_class, "provider_pr_auc"].between(0, 1).all()
+    assert (kept["fraud_providers"] <= kept["providers"]).all()
+    assert "prov PR" in text
+    assert f"seed 1: {kept['fraud_providers'].iloc[0]:,.0f} of 40" in text
     assert "below it beyond the interval: " in text
     # every scheme's recall has its count and an interval around it
     for scheme in ("alpha", "beta"):

@@ -188,6 +188,8 @@ def ground_truth_quality(
         "pr_auc": float(metrics["pr_auc"]),
         "recall_at_budget": float(is_fraud[flagged].sum() / max(is_fraud.sum(), 1)),
     }
+    if "rendering_npi" in window.columns:
+        row.update(provider_quality(window["rendering_npi"], is_fraud, scores, flagged))
     schemes = truth["scheme"].where(is_fraud)
     for scheme in per_scheme_recall(schemes, flagged).itertuples():
         row[f"recall__{scheme.scheme}"] = float(scheme.recall)
@@ -213,6 +215,34 @@ def ground_truth_quality(
         row[f"recall_low__{scheme.scheme}"] = low
         row[f"recall_high__{scheme.scheme}"] = high
     return row
+
+
+def provider_quality(
+    providers: pd.Series, is_fraud: np.ndarray, scores: np.ndarray, flagged: np.ndarray
+) -> dict[str, float]:
+    """Quality as the SIU works it, by provider case: ``provider_pr_auc``, the PR-AUC of the
+    providers ranked by their highest-scored claim against whether any of their claims is
+    fraudulent; ``provider_precision``, the share of the providers with a flagged claim that
+    have a fraudulent one (a flagged clean claim of a fraudulent provider still opens the right
+    case); ``providers``, ``fraud_providers`` and ``flagged_providers``, their counts."""
+    per = (
+        pd.DataFrame(
+            {"npi": providers.to_numpy(), "fraud": is_fraud, "score": scores, "flag": flagged}
+        )
+        .groupby("npi", sort=False, dropna=False)
+        .max()
+    )
+    ranked = classification_metrics(
+        per["fraud"].astype(int), per["score"], 1.0, probabilities=False
+    )
+    opened = per[per["flag"]]
+    return {
+        "provider_pr_auc": float(ranked["pr_auc"]),
+        "provider_precision": float(opened["fraud"].mean()) if len(opened) else float("nan"),
+        "providers": float(len(per)),
+        "fraud_providers": float(per["fraud"].sum()),
+        "flagged_providers": float(len(opened)),
+    }
 
 
 def _truth(window: pd.DataFrame, ground_truth: pd.DataFrame) -> pd.DataFrame:
@@ -474,9 +504,12 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
     """The report as plain text: one line per population and model, then the top inputs."""
     schemes = report.scheme_columns()
     short = {c: c.removeprefix("recall__")[:10] for c in schemes}
+    by_provider = "provider_pr_auc" in report.quality.columns
     header = (
         f"{'seed':>5} {'population':<10} {'model':<16} {'claims':>8} {'fraud':>6} "
-        f"{'PR-AUC':>7} {'recall':>7}  " + " ".join(f"{short[c]:>10}" for c in schemes)
+        f"{'PR-AUC':>7} {'recall':>7}  "
+        + (f"{'prov PR':>7} {'prov prec':>9}  " if by_provider else "")
+        + " ".join(f"{short[c]:>10}" for c in schemes)
     )
     lines = [
         f"evaluation window {report.window_start} .. {report.window_end} "
@@ -488,10 +521,28 @@ def format_report(report: PopulationReport, top: int = 5) -> str:
         name = f"{values['model']} (kept)" if values["kept"] else values["model"]
         if values["trained_on"] == values["seed"] and values["population"] == "held out":
             name = f"{values['model']} (own)"
+        providers = (
+            f"{values['provider_pr_auc']:>7.3f} {values['provider_precision']:>9.3f}  "
+            if by_provider
+            else ""
+        )
         lines.append(
             f"{values['seed']:>5} {values['population']:<10} {name:<16} "
             f"{values['claims']:>8,.0f} {values['fraud_claims']:>6,.0f} {values['pr_auc']:>7.3f} "
-            f"{values['recall_at_budget']:>7.3f}  " + " ".join(_cell(values[c]) for c in schemes)
+            f"{values['recall_at_budget']:>7.3f}  {providers}"
+            + " ".join(_cell(values[c]) for c in schemes)
+        )
+    if by_provider:
+        kept = report.quality[report.quality["kept"]]
+        base = "; ".join(
+            f"seed {row.seed}: {row.fraud_providers:,.0f} of {row.providers:,.0f}"
+            for row in kept.itertuples()
+        )
+        lines.append(
+            "prov PR: PR-AUC of the providers ranked by their highest-scored claim (fraudulent: "
+            "any fraudulent claim in the window); prov prec: share of the providers with a "
+            "flagged claim that have a fraudulent one (the SIU's cases opened on a fraudster). "
+            f"Fraudulent providers in the window: {base}"
         )
     lines.extend(_own_gaps(report))
     lines.extend(format_transfer(report.transfer))
