@@ -10,15 +10,13 @@ import pandas as pd
 import pytest
 from ml_fixtures import synthetic_claims
 
+from claims_fraud.ml.population_report import format_cases, format_report, format_transfer
 from claims_fraud.ml.populations import (
     BASELINE,
     Population,
     case_recall,
     clustered_recall_interval,
     evaluate_populations,
-    format_cases,
-    format_report,
-    format_transfer,
     ground_truth_quality,
     own_gaps,
     split_on_dates,

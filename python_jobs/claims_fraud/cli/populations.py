@@ -137,12 +137,11 @@ def build_member_tours(
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from claims_fraud.ml.population_report import format_cases, format_report
     from claims_fraud.ml.populations import (
         Population,
         case_recall,
         evaluate_populations,
-        format_cases,
-        format_report,
         own_gaps,
     )
     from claims_fraud.warehouse.connections import DuckDBWarehouse
